@@ -1,0 +1,15 @@
+/* cmd: the subcommands of twa. Each returns the process exit status. */
+#ifndef TWA_CMD_H
+#define TWA_CMD_H
+
+/* Exit status for a usage error. */
+#define CMD_EXIT_USAGE 2
+
+/* twa version: version and enabled build options. */
+int cmd_version(int argc, char **argv);
+/* twa annotations: the reference of every label and annotation. */
+int cmd_annotations(int argc, char **argv);
+/* twa build-id: the build ID of a Deployment, pod, template or container. */
+int cmd_build_id(int argc, char **argv);
+
+#endif
