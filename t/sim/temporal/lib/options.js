@@ -1,0 +1,134 @@
+'use strict';
+// Command-line options, declared once in a table that drives parsing,
+// validation and --help.
+
+const fs = require('fs');
+const { parseServerVersion } = require('./profile');
+const { LEVELS } = require('./log');
+
+const OPTIONS = [
+  { name: 'grpc-port', key: 'grpcPort', type: 'port', def: 0, help: 'gRPC port on 127.0.0.1 (0 = pick a free port)' },
+  { name: 'admin-port', key: 'adminPort', type: 'port', def: 0, help: 'admin HTTP port on 127.0.0.1 (0 = pick a free port)' },
+  { name: 'tls-cert', key: 'tlsCert', type: 'file', help: 'serve gRPC over TLS with this PEM certificate chain' },
+  { name: 'tls-key', key: 'tlsKey', type: 'file', help: 'PEM private key for --tls-cert' },
+  { name: 'tls-ca', key: 'tlsCa', type: 'file', help: 'PEM CA bundle; clients must present a certificate it signed (mTLS)' },
+  { name: 'api-key', key: 'apiKey', type: 'string', help: 'require "authorization: Bearer <key>" on every call' },
+  { name: 'namespace', key: 'namespaces', type: 'string', repeat: true, def: ['default'], help: 'a namespace that exists (repeatable; default "default")' },
+  { name: 'server-version', key: 'serverVersion', type: 'version', def: '1.29.0', help: 'OSS release to behave like (GetSystemInfo and release-dependent rules)' },
+  { name: 'drainage-grace', key: 'drainageGraceMs', type: 'ms', def: 180000, help: 'visibility grace before the first drainage check, ms' },
+  { name: 'drainage-refresh', key: 'drainageRefreshMs', type: 'ms', def: 180000, help: 'interval between later drainage checks, ms' },
+  { name: 'poller-ttl', key: 'pollerTtlMs', type: 'ms', def: 300000, help: 'how long a poller counts as live after its last poll, ms' },
+  { name: 'reactivation', key: 'reactivation', type: 'onoff', help: 'pinned starts reopen DRAINED/INACTIVE versions (default: on after 1.31)' },
+  { name: 'propagation-delay', key: 'propagationDelayMs', type: 'ms', def: 0, help: 'async routing propagation time (1.31+), ms' },
+  { name: 'read-rps', key: 'readRps', type: 'count', def: 0, help: 'Describe* rate limit per namespace and second (0 = none)' },
+  { name: 'max-deployments', key: 'maxDeployments', type: 'count', def: 100, help: 'deployments per namespace' },
+  { name: 'max-versions', key: 'maxVersions', type: 'count', def: 100, help: 'versions per deployment' },
+  { name: 'max-task-queues', key: 'maxTaskQueuesPerVersion', type: 'count', def: 100, help: 'task queues per version' },
+  { name: 'require-namespace-header', key: 'requireNamespaceHeader', type: 'flag', help: 'reject namespaced calls without a matching temporal-namespace header, and GetSystemInfo with one' },
+  { name: 'versioning-disabled', key: 'versioningDisabled', type: 'flag', help: 'behave as if system.enableDeploymentVersions were false' },
+  { name: 'log-level', key: 'logLevel', type: 'level', def: 'info', help: 'debug, info, warn or error' },
+  { name: 'help', key: 'help', type: 'flag', help: 'print this help' },
+];
+
+const MAX_MS = 365 * 24 * 3600 * 1000;
+
+function parseValue(opt, raw) {
+  const bad = (what) => new Error(`--${opt.name}: ${what}, got ${JSON.stringify(raw)}`);
+  switch (opt.type) {
+    case 'port': {
+      if (!/^\d+$/.test(raw) || Number(raw) > 65535) throw bad('expected a port number 0..65535');
+      return Number(raw);
+    }
+    case 'ms': {
+      if (!/^\d+$/.test(raw) || Number(raw) > MAX_MS) throw bad('expected milliseconds as a non-negative integer');
+      return Number(raw);
+    }
+    case 'count': {
+      if (!/^\d+$/.test(raw) || Number(raw) > 1e9) throw bad('expected a non-negative integer');
+      return Number(raw);
+    }
+    case 'onoff': {
+      if (raw === 'on' || raw === 'true') return true;
+      if (raw === 'off' || raw === 'false') return false;
+      throw bad('expected on or off');
+    }
+    case 'version': {
+      parseServerVersion(raw);
+      return raw;
+    }
+    case 'level': {
+      if (!(raw in LEVELS)) throw bad(`expected one of ${Object.keys(LEVELS).join(', ')}`);
+      return raw;
+    }
+    case 'file': {
+      if (!raw) throw bad('expected a file name');
+      return raw;
+    }
+    default:
+      if (raw === '') throw bad('expected a non-empty value');
+      return raw;
+  }
+}
+
+// Parse argv (without node and script).  Returns the options object or
+// throws with a message naming the offending option.
+function parseArgs(argv) {
+  const out = {};
+  for (const o of OPTIONS) {
+    if (o.repeat) out[o.key] = undefined;
+    else out[o.key] = o.type === 'flag' ? false : o.def;
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const m = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
+    if (!m) throw new Error(`unexpected argument ${JSON.stringify(arg)}`);
+    const opt = OPTIONS.find((o) => o.name === m[1]);
+    if (!opt) throw new Error(`unknown option --${m[1]} (see --help)`);
+    if (opt.type === 'flag') {
+      if (m[2] !== undefined) throw new Error(`--${opt.name} takes no value`);
+      out[opt.key] = true;
+      continue;
+    }
+    let raw = m[2];
+    if (raw === undefined) {
+      if (i + 1 >= argv.length) throw new Error(`--${opt.name} needs a value`);
+      raw = argv[++i];
+    }
+    const value = parseValue(opt, raw);
+    if (opt.repeat) out[opt.key] = (out[opt.key] || []).concat(value);
+    else out[opt.key] = value;
+  }
+  for (const o of OPTIONS) {
+    if (o.repeat && out[o.key] === undefined) out[o.key] = o.def.slice();
+  }
+  if (out.help) return out;
+  if (!!out.tlsCert !== !!out.tlsKey) throw new Error('--tls-cert and --tls-key go together');
+  if (out.tlsCa && !out.tlsCert) throw new Error('--tls-ca needs --tls-cert and --tls-key');
+  for (const k of ['tlsCert', 'tlsKey', 'tlsCa']) {
+    if (out[k]) {
+      try {
+        out[`${k}Pem`] = fs.readFileSync(out[k]);
+      } catch (err) {
+        throw new Error(`cannot read ${out[k]}: ${err.message}`);
+      }
+    }
+  }
+  for (const ns of out.namespaces) {
+    if (!ns) throw new Error('--namespace needs a non-empty name');
+  }
+  out.namespaces = [...new Set(out.namespaces)];
+  return out;
+}
+
+function usage() {
+  const lines = ['usage: node server.js [options]', '', 'Temporal frontend simulator (worker deployment API).', ''];
+  for (const o of OPTIONS) {
+    const arg = o.type === 'flag' ? '' : ` ${o.type === 'ms' ? 'MS' : o.type === 'onoff' ? 'on|off' : 'VALUE'}`;
+    const def = o.def !== undefined && o.type !== 'flag' ? ` (default ${Array.isArray(o.def) ? o.def.join(',') : o.def})` : '';
+    lines.push(`  --${o.name}${arg}`.padEnd(36) + o.help + def);
+  }
+  lines.push('', 'When ready, prints one line {"grpc":<port>,"admin":<port>} on stdout; logs go to stderr.');
+  return `${lines.join('\n')}\n`;
+}
+
+module.exports = { parseArgs, usage, OPTIONS };

@@ -1,0 +1,93 @@
+'use strict';
+// The official Temporal API schema, as shipped in the npm package
+// @temporalio/proto (protobufjs JSON descriptors).  Everything on the wire
+// goes through these descriptors: the simulator never carries a copy of the
+// .proto files, so what it accepts and emits is exactly the upstream schema.
+
+const root = require('@temporalio/proto');
+
+root.resolveAll();
+
+const SERVICE_NAME = 'temporal.api.workflowservice.v1.WorkflowService';
+const service = root.lookupService(SERVICE_NAME);
+
+// Look up a message type by its full name (without the leading dot).
+function type(fullName) {
+  return root.lookupType(fullName);
+}
+
+// Look up an enum by its full name; returns the protobufjs Enum.
+function enumType(fullName) {
+  return root.lookupEnum(fullName);
+}
+
+// Names of all methods of the WorkflowService in descriptor order.
+function methodNames() {
+  return Object.keys(service.methods);
+}
+
+// The protobufjs Method object of one RPC.
+function method(name) {
+  const m = service.methods[name];
+  if (!m) throw new Error(`no such method ${name}`);
+  return m;
+}
+
+function methodPath(name) {
+  return `/${SERVICE_NAME}/${name}`;
+}
+
+// Encode a plain object (camelCase field names, timestamps as
+// {seconds, nanos}, bytes as Buffer) with the given type.
+function encode(T, obj) {
+  return Buffer.from(T.encode(T.fromObject(obj || {})).finish());
+}
+
+// Convert a decoded message into a JSON-friendly object for logs and tests:
+// enums by name, 64-bit integers as strings, bytes as base64, oneof case
+// names included, unset fields left out.
+function toJSON(T, msg) {
+  return T.toObject(msg, { enums: String, longs: String, bytes: String, oneofs: true, defaults: false });
+}
+
+// Build a @grpc/grpc-js service definition for every method of the
+// WorkflowService, using protobufjs for (de)serialisation.  The `hooks`
+// object lets the server observe raw request bytes (for unknown-field
+// detection) before decoding.
+function grpcServiceDefinition(hooks = {}) {
+  const def = {};
+  for (const name of methodNames()) {
+    const m = method(name);
+    const Req = m.resolvedRequestType;
+    const Res = m.resolvedResponseType;
+    def[name] = {
+      path: methodPath(name),
+      requestStream: !!m.requestStream,
+      responseStream: !!m.responseStream,
+      originalName: name,
+      requestSerialize: (obj) => (Buffer.isBuffer(obj) ? obj : encode(Req, obj)),
+      requestDeserialize: (buf) => {
+        const msg = Req.decode(buf);
+        if (hooks.onRequestBytes) hooks.onRequestBytes(name, Req, buf, msg);
+        return msg;
+      },
+      responseSerialize: (obj) => encode(Res, obj),
+      responseDeserialize: (buf) => Res.decode(buf),
+    };
+  }
+  return def;
+}
+
+module.exports = {
+  root,
+  SERVICE_NAME,
+  service,
+  type,
+  enumType,
+  method,
+  methodNames,
+  methodPath,
+  encode,
+  toJSON,
+  grpcServiceDefinition,
+};
