@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "buildid.h"
+#include "parse.h"
 #include "settings.h"
 #include "xalloc.h"
 
@@ -124,10 +125,13 @@ from_override(const char *override, char **cause)
 
 	buildid_sanitize(id, BUILDID_MAX);
 	if (*id == '\0') {
+		char *q = parse_quote(override);
+
+		*cause = xasprintf("annotation %s: value %s leaves nothing once "
+		    "sanitised; expected letters, digits, '.', '_' or '-'",
+		    BUILDID_ANNOTATION, q);
+		free(q);
 		free(id);
-		*cause = xasprintf("annotation %s: value \"%.64s\" leaves nothing "
-		    "once sanitised; expected letters, digits, '.', '_' or '-'",
-		    BUILDID_ANNOTATION, override);
 		return NULL;
 	}
 	return id;

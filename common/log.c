@@ -51,6 +51,13 @@ log_init(void)
 	log_journal = log_stderr_is_journal();
 }
 
+/* Whether lines go to the journal. */
+bool
+log_sink_is_journal(void)
+{
+	return log_journal;
+}
+
 /* Redirect lines to f (NULL: stderr). */
 void
 log_set_stream(FILE *f)

@@ -51,6 +51,8 @@ struct log_field {
 
 /* Pick the sink: the journal when JOURNAL_STREAM names our stderr, else stderr. */
 void log_init(void);
+/* Whether lines go to the journal. */
+bool log_sink_is_journal(void);
 /* Send lines to f instead (tests); NULL restores stderr. Disables the journal. */
 void log_set_stream(FILE *f);
 /* Set the lowest level written. */

@@ -96,7 +96,10 @@ opts_parse(const struct opt_spec *specs, size_t n, int argc,
 			o = a[2] == '\0' ? opts_find(specs, n, NULL, 0, a[1]) : NULL;
 		}
 		if (o == NULL) {
-			*cause = xasprintf("unknown option \"%.64s\" (see --help)", a);
+			char *q = parse_quote(a);
+
+			*cause = xasprintf("unknown option %s (see --help)", q);
+			free(q);
 			return -1;
 		}
 		v = &vals[o - specs];

@@ -14,6 +14,32 @@
 /* Longest input quoted back in an error message. */
 #define PARSE_QUOTE_MAX 64
 
+/* Quote a value for an error message. Caller frees. */
+char *
+parse_quote(const char *s)
+{
+	size_t n = strlen(s);
+	char *out = xmalloc(PARSE_QUOTE_MAX * 4 + 8), *p = out;
+
+	*p++ = '"';
+	for (size_t i = 0; i < n && i < PARSE_QUOTE_MAX; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\') {
+			*p++ = '\\';
+			*p++ = (char)c;
+		} else if (c < ' ' || c >= 0x7f)
+			p += sprintf(p, "\\x%02x", c);
+		else
+			*p++ = (char)c;
+	}
+	*p++ = '"';
+	if (n > PARSE_QUOTE_MAX)
+		p += sprintf(p, "...");
+	*p = '\0';
+	return out;
+}
+
 /* Parse a decimal integer within bounds. */
 int
 parse_int(const char *s, int64_t min, int64_t max, int64_t *out, char **cause)
@@ -21,6 +47,7 @@ parse_int(const char *s, int64_t min, int64_t max, int64_t *out, char **cause)
 	const char *p = s;
 	bool neg = false;
 	uint64_t v = 0, limit;
+	char *q;
 
 	if (*p == '-') {
 		neg = true;
@@ -48,12 +75,16 @@ parse_int(const char *s, int64_t min, int64_t max, int64_t *out, char **cause)
 	}
 	return 0;
 notnum:
-	*cause = xasprintf("\"%.*s\" is not a whole number (expected %" PRId64
-	    "..%" PRId64 ")", PARSE_QUOTE_MAX, s, min, max);
+	q = parse_quote(s);
+	*cause = xasprintf("%s is not a whole number (expected %" PRId64
+	    "..%" PRId64 ")", q, min, max);
+	free(q);
 	return -1;
 range:
-	*cause = xasprintf("\"%.*s\" is out of range (expected %" PRId64
-	    "..%" PRId64 ")", PARSE_QUOTE_MAX, s, min, max);
+	q = parse_quote(s);
+	*cause = xasprintf("%s is out of range (expected %" PRId64
+	    "..%" PRId64 ")", q, min, max);
+	free(q);
 	return -1;
 }
 
@@ -86,6 +117,7 @@ parse_duration(const char *s, int64_t min_ms, int64_t max_ms, int64_t *out_ms,
 	char lo[PARSE_DURATION_LEN], hi[PARSE_DURATION_LEN];
 	const char *p = s;
 	int64_t total = 0;
+	char *q;
 
 	if (strcmp(s, "0") == 0)
 		goto check;
@@ -131,15 +163,19 @@ check:
 bad:
 	parse_duration_format(min_ms, lo);
 	parse_duration_format(max_ms, hi);
-	*cause = xasprintf("\"%.*s\" is not a duration (expected a number with "
+	q = parse_quote(s);
+	*cause = xasprintf("%s is not a duration (expected a number with "
 	    "a unit ms, s, m, h or d, like 30s, 5m or 1h30m, from %s to %s)",
-	    PARSE_QUOTE_MAX, s, lo, hi);
+	    q, lo, hi);
+	free(q);
 	return -1;
 range:
 	parse_duration_format(min_ms, lo);
 	parse_duration_format(max_ms, hi);
-	*cause = xasprintf("\"%.*s\" is out of range (expected from %s to %s)",
-	    PARSE_QUOTE_MAX, s, lo, hi);
+	q = parse_quote(s);
+	*cause = xasprintf("%s is out of range (expected from %s to %s)", q,
+	    lo, hi);
+	free(q);
 	return -1;
 }
 
@@ -184,15 +220,19 @@ parse_percent(const char *s, int min, int max, int *out, char **cause)
 	int64_t v;
 
 	if (len < 2 || s[len - 1] != '%') {
-		*cause = xasprintf("\"%.*s\" is not a percentage (expected "
-		    "%d%%..%d%%)", PARSE_QUOTE_MAX, s, min, max);
+		num = parse_quote(s);
+		*cause = xasprintf("%s is not a percentage (expected "
+		    "%d%%..%d%%)", num, min, max);
+		free(num);
 		return -1;
 	}
 	num = xstrndup(s, len - 1);
 	if (parse_int(num, min, max, &v, &inner) != 0) {
 		free(inner);
-		*cause = xasprintf("\"%.*s\" is not a percentage in range "
-		    "(expected %d%%..%d%%)", PARSE_QUOTE_MAX, s, min, max);
+		free(num);
+		num = parse_quote(s);
+		*cause = xasprintf("%s is not a percentage in range "
+		    "(expected %d%%..%d%%)", num, min, max);
 		free(num);
 		return -1;
 	}

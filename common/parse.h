@@ -5,6 +5,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * Quote s for an error message: in double quotes, '"' and '\\' escaped,
+ * bytes outside printable ASCII as \xNN, cut after 64 bytes with "...".
+ * Caller frees.
+ */
+char *parse_quote(const char *s);
+
 /* Longest string duration_format writes, with NUL. */
 #define PARSE_DURATION_LEN 40
 

@@ -18,8 +18,6 @@
 #define HOUR	(60 * MIN)
 #define DAY	(24 * HOUR)
 
-/* Longest value quoted back in an error. */
-#define QUOTE_MAX 80
 /* Longest gate input accepted (JSON text). */
 #define GATE_INPUT_MAX (64 * 1024)
 
@@ -231,8 +229,10 @@ parse_secret_ref(const struct setting_def *d, const char *v,
 	const char *key = colon != NULL ? colon + 1 : NULL;
 
 	if (!is_dns_subdomain(name)) {
-		*why = xasprintf("Secret name \"%.*s\" is not a DNS subdomain",
-		    QUOTE_MAX, name);
+		char *q = parse_quote(name);
+
+		*why = xasprintf("Secret name %s is not a DNS subdomain", q);
+		free(q);
 		free(name);
 		return -1;
 	}
@@ -244,8 +244,10 @@ parse_secret_ref(const struct setting_def *d, const char *v,
 			ok = isalnum((unsigned char)key[i]) || key[i] == '-' ||
 			    key[i] == '_' || key[i] == '.';
 		if (!ok) {
-			*why = xasprintf("Secret key \"%.*s\" is not a valid key",
-			    QUOTE_MAX, key);
+			char *q = parse_quote(key);
+
+			*why = xasprintf("Secret key %s is not a valid key", q);
+			free(q);
 			free(name);
 			return -1;
 		}
@@ -297,8 +299,10 @@ parse_steps(const struct setting_def *d, const char *v, struct settings *s,
 			goto fail;
 		}
 		if (slash == NULL) {
-			*why = xasprintf("step %zu \"%.*s\" has no /<duration>",
-			    n + 1, QUOTE_MAX, item);
+			char *q = parse_quote(item);
+
+			*why = xasprintf("step %zu %s has no /<duration>", n + 1, q);
+			free(q);
 			goto fail;
 		}
 		*slash = '\0';
@@ -325,6 +329,44 @@ fail:
 	return -1;
 }
 
+/* Whether s is valid UTF-8 (no overlongs, no surrogates, at most U+10FFFF). */
+static bool
+is_utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p != '\0') {
+		unsigned cp, n;
+
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if ((*p & 0xe0) == 0xc0) {
+			cp = *p & 0x1f;
+			n = 1;
+		} else if ((*p & 0xf0) == 0xe0) {
+			cp = *p & 0x0f;
+			n = 2;
+		} else if ((*p & 0xf8) == 0xf0) {
+			cp = *p & 0x07;
+			n = 3;
+		} else
+			return false;
+		for (unsigned i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
 /* Workflow type name: 1..1000 characters, no control characters. */
 static int
 parse_workflow_type(const struct setting_def *d, const char *v,
@@ -334,6 +376,10 @@ parse_workflow_type(const struct setting_def *d, const char *v,
 
 	if (n == 0 || (int64_t)n > d->max) {
 		*why = xasprintf("length %zu", n);
+		return -1;
+	}
+	if (!is_utf8(v)) {
+		*why = xstrdup("it is not valid UTF-8");
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -749,6 +795,19 @@ str_eq(const char *a, const char *b)
 	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
 }
 
+/* Whether two step lists are equal (field by field: structs have padding). */
+static bool
+steps_equal(const struct settings *a, const struct settings *b)
+{
+	if (a->nsteps != b->nsteps)
+		return false;
+	for (size_t i = 0; i < a->nsteps; i++)
+		if (a->steps[i].percent != b->steps[i].percent ||
+		    a->steps[i].duration_ms != b->steps[i].duration_ms)
+			return false;
+	return true;
+}
+
 /* Whether two settings are equal in every field. */
 bool
 settings_equal(const struct settings *a, const struct settings *b)
@@ -761,8 +820,7 @@ settings_equal(const struct settings *a, const struct settings *b)
 	    str_eq(a->tls_server_name, b->tls_server_name) &&
 	    str_eq(a->api_key_secret.name, b->api_key_secret.name) &&
 	    str_eq(a->api_key_secret.key, b->api_key_secret.key) &&
-	    a->rollout == b->rollout && a->nsteps == b->nsteps &&
-	    memcmp(a->steps, b->steps, a->nsteps * sizeof a->steps[0]) == 0 &&
+	    a->rollout == b->rollout && steps_equal(a, b) &&
 	    str_eq(a->gate_workflow, b->gate_workflow) &&
 	    str_eq(a->gate_input, b->gate_input) &&
 	    a->gate_timeout_ms == b->gate_timeout_ms &&
@@ -830,32 +888,6 @@ settings_errors_join(const struct settings_errors *errs)
 	return out;
 }
 
-/* Quote a value for an error message: printable, escaped and truncated. Caller frees. */
-static char *
-quote_value(const char *v)
-{
-	size_t n = strlen(v), cap = QUOTE_MAX;
-	char *out = xmalloc(cap * 4 + 8), *p = out;
-
-	*p++ = '"';
-	for (size_t i = 0; i < n && i < cap; i++) {
-		unsigned char c = (unsigned char)v[i];
-
-		if (c == '"' || c == '\\') {
-			*p++ = '\\';
-			*p++ = (char)c;
-		} else if (c < ' ' || c >= 0x7f)
-			p += sprintf(p, "\\x%02x", c);
-		else
-			*p++ = (char)c;
-	}
-	*p++ = '"';
-	if (n > cap)
-		p += sprintf(p, "...");
-	*p = '\0';
-	return out;
-}
-
 /* Find a table entry by annotation name. */
 static const struct setting_def *
 settings_find(const char *key)
@@ -892,7 +924,7 @@ settings_parse(const struct settings *prev, const struct settings_kv *kv,
 			continue;
 		}
 		if ((d = settings_find(kv[i].key)) == NULL) {
-			q = quote_value(kv[i].key);
+			q = parse_quote(kv[i].key);
 			errors_add(errs, kv[i].key, kv[i].value, xasprintf(
 			    "annotation %s is not a twa annotation (see "
 			    "`twa annotations` for the list)", q));
@@ -906,7 +938,7 @@ settings_parse(const struct settings *prev, const struct settings_kv *kv,
 		}
 		seen[d - defs] = true;
 		if (d->parse(d, kv[i].value, out, &why) != 0) {
-			q = quote_value(kv[i].value);
+			q = parse_quote(kv[i].value);
 			errors_add(errs, d->name, kv[i].value, xasprintf(
 			    "annotation %s: value %s is invalid (%s); expected %s",
 			    d->name, q, why, d->expect));
@@ -947,7 +979,7 @@ settings_check_deployment_label(const char *value, char **cause)
 
 	if (is_dns_label(value, 63))
 		return 0;
-	q = quote_value(value);
+	q = parse_quote(value);
 	*cause = xasprintf("label %s: value %s is invalid; expected a DNS label: "
 	    "1-63 lowercase letters, digits or '-', starting and ending with a "
 	    "letter or digit", SETTINGS_LABEL_DEPLOYMENT, q);

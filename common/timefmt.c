@@ -4,9 +4,11 @@
 #include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "parse.h"
 #include "timefmt.h"
 #include "xalloc.h"
 
@@ -122,8 +124,12 @@ timefmt_parse(const char *s, int64_t *us, char **cause)
 	*us = (int64_t)t * 1000000 + frac;
 	return 0;
 bad:
-	if (cause != NULL)
-		*cause = xasprintf("timestamp \"%.64s\" is not RFC 3339 "
-		    "(expected like 2006-01-02T15:04:05.000000Z)", s);
+	if (cause != NULL) {
+		char *q = parse_quote(s);
+
+		*cause = xasprintf("timestamp %s is not RFC 3339 "
+		    "(expected like 2006-01-02T15:04:05.000000Z)", q);
+		free(q);
+	}
 	return -1;
 }

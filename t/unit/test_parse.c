@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "parse.h"
 
 struct int_case {
@@ -209,8 +210,6 @@ START_TEST(test_parse_percent_table)
 }
 END_TEST
 
-#define N(a) (int)(sizeof(a) / sizeof((a)[0]))
-
 /* Assemble the suite. */
 static Suite *
 parse_suite(void)
@@ -218,25 +217,15 @@ parse_suite(void)
 	Suite *s = suite_create("parse");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_loop_test(tc, test_parse_int_table, 0, N(int_cases));
-	tcase_add_loop_test(tc, test_parse_duration_table, 0, N(dur_cases));
+	tcase_add_loop_test(tc, test_parse_int_table, 0, N_CASES(int_cases));
+	tcase_add_loop_test(tc, test_parse_duration_table, 0, N_CASES(dur_cases));
 	tcase_add_test(tc, test_parse_duration_bounds_named);
 	tcase_add_test(tc, test_parse_duration_huge_input);
-	tcase_add_loop_test(tc, test_parse_duration_format_table, 0, N(fmt_cases));
+	tcase_add_loop_test(tc, test_parse_duration_format_table, 0, N_CASES(fmt_cases));
 	tcase_add_test(tc, test_parse_duration_format_extremes);
-	tcase_add_loop_test(tc, test_parse_percent_table, 0, N(pct_cases));
+	tcase_add_loop_test(tc, test_parse_percent_table, 0, N_CASES(pct_cases));
 	suite_add_tcase(s, tc);
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(parse_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(parse_suite)
