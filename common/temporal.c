@@ -36,6 +36,13 @@
 #include "temporal_rpc.h"
 #include "xalloc.h"
 
+#ifndef TAILQ_FOREACH_SAFE
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = TAILQ_FIRST(head);					\
+	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
+	    (var) = (tvar))
+#endif
+
 #define TEMPORAL_SERVICE	"/temporal.api.workflowservice.v1.WorkflowService/"
 #define TEMPORAL_FILE_MAX	(1024 * 1024)	/* PEM files */
 #define TEMPORAL_KEY_MAX	(64 * 1024)	/* API key file */
