@@ -9,6 +9,13 @@
  * start-up, calls leader_start when the elector says leading began and
  * leader_stop when it ended (before anything else happens), and feeds
  * every Lease object it sees to leader_observe_lease.
+ *
+ * The leader publishes its summary itself: a JSON merge patch of the one
+ * annotation twa.dev/status on the Lease, on change (debounced to one write
+ * a second) and at least every report interval. The summary names a small
+ * standby set ("standby": [pod names], two ready agents other than the
+ * leader): the agent process reads it from every Lease object it sees and
+ * makes its elector poll (lease_set_poll) only when it is named there.
  */
 #ifndef TWA_LEADER_H
 #define TWA_LEADER_H
