@@ -81,6 +81,8 @@ class AdminServer {
       'GET /clock': () => this.clockView(),
       'POST /clock/advance': (b) => this.advanceClock(b),
       'POST /clock/set': (b) => this.setClock(b),
+      'POST /clock/freeze': () => { this.sim.clock.freeze(); return this.clockView(); },
+      'POST /clock/resume': () => { this.sim.clock.resume(); return this.clockView(); },
       'POST /pollers': (b) => this.addPoller(b),
       'POST /pollers/expire': (b) => this.expirePollers(b),
       'POST /workflows/start': (b) => this.startWorkflows(b),
@@ -188,7 +190,7 @@ class AdminServer {
 
   clockView() {
     const now = this.sim.now();
-    return { now: new Date(now).toISOString(), nowMs: now, offsetMs: this.sim.clock.offsetMs };
+    return { now: new Date(now).toISOString(), nowMs: now, frozen: this.sim.clock.frozen };
   }
 
   advanceClock(body) {
@@ -231,7 +233,15 @@ class AdminServer {
     });
     return {
       registered,
-      poller: { ...poller, lastAccessTime: new Date(poller.lastAccessMs).toISOString() },
+      poller: {
+        taskQueue: poller.taskQueue,
+        type: body.type ? body.type.toLowerCase() : 'workflow',
+        identity: poller.identity,
+        versioningMode: modeRaw,
+        deploymentName: poller.deploymentName,
+        buildId: poller.buildId,
+        lastAccessTime: new Date(poller.lastAccessMs).toISOString(),
+      },
     };
   }
 
@@ -339,7 +349,7 @@ class AdminServer {
       tasksAddRate: num(body, 'addRate', { def: 0 }),
       tasksDispatchRate: num(body, 'dispatchRate', { def: 0 }),
     };
-    ns.taskQueueStats.set(key, stats);
+    ns.tqStats.set(key, stats);
     return { taskQueue, stats };
   }
 

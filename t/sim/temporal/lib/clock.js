@@ -4,24 +4,32 @@
 // All server-side times (create/change timestamps, drainage checks, poller
 // liveness, gate workflow completion) are read from one SimClock: wall time
 // plus an offset that the admin API can move forward (or set), so tests can
-// cross a 3-minute drainage grace period without waiting for it.  Timers are
-// kept in simulated time; whenever the clock jumps, due timers fire at once.
+// cross a 3-minute drainage grace period without waiting for it.  The clock
+// can also be frozen, so that timestamps are exact and only move when a test
+// advances them.  Timers are kept in simulated time; whenever the clock
+// jumps, due timers fire at once.
 
 class SimClock {
   constructor() {
     this.offsetMs = 0;
+    this.frozenMs = null;
     this.listeners = new Set();
   }
 
   // Current simulated time in epoch milliseconds.
   nowMs() {
-    return Date.now() + this.offsetMs;
+    return this.frozenMs !== null ? this.frozenMs : Date.now() + this.offsetMs;
+  }
+
+  get frozen() {
+    return this.frozenMs !== null;
   }
 
   // Move simulated time forward by `ms` (must be >= 0).
   advance(ms) {
     if (!(Number.isFinite(ms) && ms >= 0)) throw new Error('advance needs a non-negative number of milliseconds');
-    this.offsetMs += ms;
+    if (this.frozenMs !== null) this.frozenMs += ms;
+    else this.offsetMs += ms;
     this.notify();
   }
 
@@ -29,12 +37,29 @@ class SimClock {
   // allowed but timestamps the server already handed out stay as they are.
   set(ms) {
     if (!Number.isFinite(ms)) throw new Error('set needs epoch milliseconds');
-    this.offsetMs = ms - Date.now();
+    if (this.frozenMs !== null) this.frozenMs = ms;
+    else this.offsetMs = ms - Date.now();
+    this.notify();
+  }
+
+  // Stop the clock at its current reading (only advance/set move it).
+  freeze() {
+    if (this.frozenMs === null) this.frozenMs = this.nowMs();
+    this.notify();
+  }
+
+  // Let the clock run again from its current reading.
+  resume() {
+    if (this.frozenMs !== null) {
+      this.offsetMs = this.frozenMs - Date.now();
+      this.frozenMs = null;
+    }
     this.notify();
   }
 
   reset() {
     this.offsetMs = 0;
+    this.frozenMs = null;
     this.notify();
   }
 
@@ -111,6 +136,8 @@ class Scheduler {
       setImmediate(() => this.runDue());
       return;
     }
+    // A frozen clock only moves through advance()/set(), which re-arm.
+    if (this.clock.frozen) return;
     // setTimeout caps at 2^31-1 ms; re-arm if the entry is further away.
     this.timer = setTimeout(() => this.runDue(), Math.min(delay, 0x7fffffff));
     this.timer.unref();

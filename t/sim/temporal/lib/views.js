@@ -323,7 +323,7 @@ function dumpNamespace(sim, ns) {
     })),
     workflows: [...ns.runs.values()].map((r) => dumpRun(sim, r)),
     gateOutcomes: Object.fromEntries([...ns.gateOutcomes].map(([t, g]) => [t, { outcome: STATUS_NAMES[g.status], delayMs: g.delayMs }])),
-    taskQueueStats: [...ns.taskQueueStats].map(([k, s]) => {
+    taskQueueStats: [...ns.tqStats].map(([k, s]) => {
       const [taskQueue, type, deploymentName, buildId] = k.split('\u0000');
       return { taskQueue, type: TQTYPE_NAMES[type], deploymentName, buildId, ...s };
     }),
@@ -360,7 +360,7 @@ function dumpState(sim) {
       mtls: !!o.tlsCa,
       requireNamespaceHeader: !!o.requireNamespaceHeader,
     },
-    clock: { now: iso(sim.now()), nowMs: sim.now(), offsetMs: sim.clock.offsetMs },
+    clock: { now: iso(sim.now()), nowMs: sim.now(), frozen: sim.clock.frozen },
     counters: sim.counters,
     unknownFieldRequests: sim.counters.unknownFieldRequests,
     faults: sim.faults.list(),

@@ -39,7 +39,7 @@ function makeClient(address, credentials = grpc.credentials.createInsecure(), op
 
 function toPlain(name, msg) {
   const Res = schema.method(name).resolvedResponseType;
-  return Res.toObject(msg, { enums: String, longs: Number, defaults: false, oneofs: true });
+  return Res.toObject(msg, { enums: String, longs: Number, defaults: false, arrays: true, oneofs: true });
 }
 
 class Sim {

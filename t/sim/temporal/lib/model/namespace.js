@@ -34,7 +34,7 @@ class Namespace {
     this.runs = new Map(); // runId -> run
     this.runsByWorkflowId = new Map(); // workflowId -> [run, ...] oldest first
     this.gateOutcomes = new Map(); // workflow type -> {status, delayMs}
-    this.taskQueueStats = new Map(); // "tq\0type\0d\0b" -> stats
+    this.tqStats = new Map(); // "tq\0type\0d\0b" -> stats
     this.deletedVersions = new Set(); // "d:b" of versions removed by DeleteVersion
   }
 
@@ -198,7 +198,7 @@ class Namespace {
   // Backlog statistics of one (task queue, type, version) as set through the
   // admin API; zeros otherwise.
   taskQueueStats(taskQueue, type, deploymentName = '', buildId = '') {
-    return this.taskQueueStats.get(this.statsKey(taskQueue, type, deploymentName, buildId))
+    return this.tqStats.get(this.statsKey(taskQueue, type, deploymentName, buildId))
       || { approximateBacklogCount: 0, approximateBacklogAgeMs: 0, tasksAddRate: 0, tasksDispatchRate: 0 };
   }
 
@@ -206,7 +206,7 @@ class Namespace {
   aggregateTaskQueueStats(taskQueue, type) {
     const out = { approximateBacklogCount: 0, approximateBacklogAgeMs: 0, tasksAddRate: 0, tasksDispatchRate: 0 };
     const prefix = `${taskQueue}\u0000${type}\u0000`;
-    for (const [k, s] of this.taskQueueStats) {
+    for (const [k, s] of this.tqStats) {
       if (!k.startsWith(prefix)) continue;
       out.approximateBacklogCount += s.approximateBacklogCount;
       out.approximateBacklogAgeMs = Math.max(out.approximateBacklogAgeMs, s.approximateBacklogAgeMs);
