@@ -186,6 +186,8 @@ class Api {
   resolve(info) {
     const rsrc = info.resource ? R.lookup(info.apiGroup, info.apiVersion, info.resource) : null;
     if (!rsrc || info.extra || (!info.namespace && info.name)) throw statuses.generic(404);
+    // There is no POST route on a named object.
+    if (info.verb === 'create' && info.name) throw statuses.generic(405);
     if (info.subresource && !(rsrc.subresources || []).includes(info.subresource)) throw statuses.generic(404);
     if (info.subresource === 'scale' && !['get', 'update', 'patch'].includes(info.verb)) throw statuses.generic(405);
     if (info.subresource === 'status' && info.verb !== 'get') throw statuses.generic(405);

@@ -128,18 +128,24 @@ class Decoder {
   struct(type, v, ctx) {
     if (v === null) return undefined;
     if (!isObject(v)) { this.typeError(v, 'v1.' + type.struct, ctx); return undefined; }
-    const out = {};
-    for (const [k, ft] of Object.entries(type.fields)) {
-      if (!(k in v)) continue;
-      const d = this.value(ft, v[k], { struct: type.struct, path: ctx.path.concat(k) });
-      if (d !== undefined) out[k] = d;
-    }
+    // Walk the input in document order, as the Go decoder does (so the
+    // first error and the unknown fields come in that order), then emit in
+    // struct order.
+    const known = {};
+    const extra = {};
     for (const k of Object.keys(v)) {
-      if (k in type.fields) continue;
-      if (type.open) out[k] = v[k];
-      else this.unknown.push(ctx.path.concat(k).join('.'));
+      if (Object.prototype.hasOwnProperty.call(type.fields, k)) {
+        const d = this.value(type.fields[k], v[k], { struct: type.struct, path: ctx.path.concat(k) });
+        if (d !== undefined) known[k] = d;
+      } else if (type.open) {
+        extra[k] = v[k];
+      } else {
+        this.unknown.push(ctx.path.concat(k).join('.'));
+      }
     }
-    return out;
+    const out = {};
+    for (const k of Object.keys(type.fields)) if (k in known) out[k] = known[k];
+    return Object.assign(out, extra);
   }
 }
 
