@@ -23,12 +23,13 @@ struct lease {
 	bool			 poll, started, released;
 	lease_leading_cb	 leading_cb;
 	lease_object_cb		 object_cb;
+	void			*object_arg;
 	void			*arg;
 
 	struct lease_record	 rec;		/* last observed spec */
 	bool			 have_rec, missing;
 	int64_t			 observed_ms;	/* when rec last changed */
-	int64_t			 obs_sent_ms;	/* send time of that observation */
+	int64_t			 obs_recv_ms;	/* receive time of the last one taken */
 
 	bool			 leading;
 	int64_t			 lead_until_ms;
@@ -42,12 +43,16 @@ struct lease {
 	void			(*done)(void *);
 	void			*done_arg;
 	struct event		*done_ev;
+	bool			 release_wait;	/* release once the write returns */
+	unsigned		 release_tries;
 	struct lease_stats	 st;
 	uint64_t		 rnd;
 };
 
 static void lease_tick(struct lease *l);
 static void lease_write(struct lease *l);
+static void lease_get(struct lease *l);
+static void lease_release_send(struct lease *l);
 
 /* Check timings and names. */
 int
@@ -311,16 +316,17 @@ lease_deadline_cb(evutil_socket_t fd, short events, void *arg)
 
 /*
  * Take in one observed Lease object; sent/recv are the monotonic times of
- * the request that returned it. Returns false if it was older than what
- * we already know.
+ * the request that returned it. Only a request sent after the last taken
+ * one was received is surely newer; others are ignored (false), except
+ * the answer to our own write (own), which is the spec as we left it.
  */
 static bool
-lease_take(struct lease *l, json_t *obj, int64_t sent, int64_t recv)
+lease_take(struct lease *l, json_t *obj, int64_t sent, int64_t recv, bool own)
 {
 	struct lease_record rec;
 	char *cause = NULL;
 
-	if (l->have_rec && sent < l->obs_sent_ms)
+	if (l->have_rec && !own && sent < l->obs_recv_ms)
 		return false;
 	if (lease_record_parse(obj, &rec, &cause) != 0) {
 		log_warn("lease", "ignoring a malformed Lease", LS("error", cause));
@@ -348,29 +354,29 @@ lease_take(struct lease *l, json_t *obj, int64_t sent, int64_t recv)
 		l->rec.rv = rec.rv;
 		rec.rv = NULL;
 		lease_record_clear(&rec);
-		l->obs_sent_ms = sent;
+		l->obs_recv_ms = recv;
 		goto done;
 	}
 	lease_record_clear(&l->rec);
 	l->rec = rec;
 	l->have_rec = true;
-	l->obs_sent_ms = sent;
+	l->obs_recv_ms = recv;
 done:
 	if (l->leading && (l->rec.holder == NULL ||
 	    strcmp(l->rec.holder, l->identity) != 0))
 		lease_step_down(l, "another holder wrote the lease");
 	if (l->object_cb != NULL)
-		l->object_cb(obj, sent, recv, l->arg);
+		l->object_cb(obj, sent, recv, l->object_arg);
 	return true;
 }
 
-/* The write (renew, takeover) answered. */
+/* The write (create, renew, takeover) answered. */
 static void
 lease_write_done_cb(json_t *obj, const struct kube_error *err, void *arg)
 {
 	struct lease *l = arg;
 	int64_t now = kube_now_ms(), sent = l->req_sent_ms;
-	bool takeover = l->req_takeover;
+	bool takeover = l->req_takeover, was_leading = l->leading;
 
 	l->req = NULL;
 	l->op = LEASE_OP_NONE;
@@ -382,7 +388,11 @@ lease_write_done_cb(json_t *obj, const struct kube_error *err, void *arg)
 			if (now - sent > l->st.renew_max_ms)
 				l->st.renew_max_ms = now - sent;
 		}
-		lease_take(l, obj, sent, now);
+		lease_take(l, obj, sent, now, true);
+		if (l->release_wait) {
+			lease_release_send(l);
+			return;
+		}
 		if (l->rec.holder != NULL &&
 		    strcmp(l->rec.holder, l->identity) == 0 &&
 		    sent + l->renew_ms > now) {
@@ -409,8 +419,16 @@ lease_write_done_cb(json_t *obj, const struct kube_error *err, void *arg)
 		log_info("lease", "lease changed under us", LS("lease", l->name),
 		    LI("status", err->status));
 		lease_step_down(l, "lease taken by another candidate");
-		l->op = LEASE_OP_GET;
-	} else if (kube_error_is(err, 404)) {
+		l->missing = false;
+		if (l->release_wait)
+			lease_release_send(l);
+		else if (was_leading || l->poll || !l->have_rec)
+			lease_get(l);	/* our view is stale: read it again */
+		else
+			lease_tick(l);
+		return;
+	}
+	if (kube_error_is(err, 404)) {
 		l->missing = true;
 		lease_step_down(l, "lease deleted");
 	} else {
@@ -422,18 +440,10 @@ lease_write_done_cb(json_t *obj, const struct kube_error *err, void *arg)
 		    LS("error", m));
 		free(m);
 	}
-	/* refresh our view next (GET), or create, or retry at the period */
-	if (l->op == LEASE_OP_GET || l->missing) {
-		l->op = LEASE_OP_NONE;
-		if (l->missing)
-			lease_write(l);
-		else {
-			l->have_rec = l->have_rec;	/* keep; GET follows */
-			lease_tick(l);
-		}
-		return;
-	}
-	lease_tick(l);
+	if (l->release_wait)
+		lease_release_send(l);
+	else
+		lease_tick(l);
 }
 
 /* The GET answered. */
@@ -445,8 +455,15 @@ lease_get_done_cb(json_t *obj, const struct kube_error *err, void *arg)
 
 	l->req = NULL;
 	l->op = LEASE_OP_NONE;
+	if (l->released) {
+		/* a release is waiting for a fresh view */
+		if (err == NULL)
+			lease_take(l, obj, l->req_sent_ms, now, false);
+		lease_release_send(l);
+		return;
+	}
 	if (err == NULL)
-		lease_take(l, obj, l->req_sent_ms, now);
+		lease_take(l, obj, l->req_sent_ms, now, false);
 	else if (kube_error_is(err, 404))
 		l->missing = true;
 	else {
@@ -495,10 +512,14 @@ lease_write(struct lease *l)
 
 	if (l->req != NULL || l->released)
 		return;
+	if (!l->missing && !l->have_rec) {
+		lease_get(l);
+		return;
+	}
 	lease_now_micro(now);
 	l->req_sent_ms = kube_now_ms();
 	l->st.requests++;
-	if (l->missing || !l->have_rec) {
+	if (l->missing) {
 		body = lease_object_new(l->ns, l->name, l->identity, now,
 		    lease_seconds(l));
 		l->op = LEASE_OP_CREATE;
@@ -572,8 +593,7 @@ lease_tick(struct lease *l)
 /* Make an elector. */
 struct lease *
 lease_new(struct kube *k, const struct lease_config *cfg,
-    lease_leading_cb leading_cb, lease_object_cb object_cb, void *arg,
-    char **cause)
+    lease_leading_cb leading_cb, void *arg, char **cause)
 {
 	struct lease *l;
 	struct event_base *base = kube_base(k);
@@ -598,7 +618,6 @@ lease_new(struct kube *k, const struct lease_config *cfg,
 	l->margin_ms = (cfg->lease_ms - cfg->renew_ms) / 2;
 	l->poll = cfg->poll;
 	l->leading_cb = leading_cb;
-	l->object_cb = object_cb;
 	l->arg = arg;
 	l->rec.transitions = -1;
 	l->rnd = (uint64_t)(uintptr_t)l ^ (uint64_t)kube_now_ms() * 0x9e37ull ^
@@ -610,6 +629,14 @@ lease_new(struct kube *k, const struct lease_config *cfg,
 	if (l->tick == NULL || l->deadline == NULL)
 		abort();
 	return l;
+}
+
+/* Set the object callback. */
+void
+lease_set_object_cb(struct lease *l, lease_object_cb cb, void *arg)
+{
+	l->object_cb = cb;
+	l->object_arg = arg;
 }
 
 /* Begin: read the Lease once. */
@@ -679,7 +706,7 @@ lease_polling(const struct lease *l)
 void
 lease_observe(struct lease *l, json_t *obj, int64_t sent_ms, int64_t recv_ms)
 {
-	if (l->released || !lease_take(l, obj, sent_ms, recv_ms))
+	if (l->released || !lease_take(l, obj, sent_ms, recv_ms, false))
 		return;
 	if (l->req == NULL && !l->leading && lease_may_acquire(&l->rec,
 	    l->identity, l->observed_ms, kube_now_ms(), l->lease_ms))
@@ -721,14 +748,20 @@ lease_done_cb(evutil_socket_t fd, short events, void *arg)
 		l->done(l->done_arg);
 }
 
-/* The release answered (any outcome ends it). */
+/* The release answered: done, or re-read and try again after a lost race. */
 static void
 lease_release_done_cb(json_t *obj, const struct kube_error *err, void *arg)
 {
 	struct lease *l = arg;
 
 	l->req = NULL;
-	if (err != NULL && !kube_error_is(err, 422)) {
+	l->op = LEASE_OP_NONE;
+	if (kube_error_is(err, 422) && l->release_tries < 3) {
+		/* our view was stale (a renewal raced the release): re-read */
+		lease_get(l);
+		return;
+	}
+	if (err != NULL) {
 		char *m = kube_error_string(err);
 
 		log_warn("lease", "release failed", LS("lease", l->name),
@@ -739,24 +772,15 @@ lease_release_done_cb(json_t *obj, const struct kube_error *err, void *arg)
 	lease_arm(l->done_ev, 0);
 }
 
-/* Stop leading, then release if we hold the Lease. */
-void
-lease_release(struct lease *l, void (*done)(void *), void *arg)
+/* Send the release if the Lease still names us, else finish. */
+static void
+lease_release_send(struct lease *l)
 {
 	struct kube_opts o = lease_opts(l);
 	char now[TIMEFMT_MICRO_LEN];
 	json_t *body;
 
-	lease_step_down(l, "shutting down");
-	l->released = true;
-	l->done = done;
-	l->done_arg = arg;
-	l->done_ev = evtimer_new(kube_base(l->k), lease_done_cb, l);
-	evtimer_del(l->tick);
-	if (l->req != NULL) {
-		kube_cancel(l->req);
-		l->req = NULL;
-	}
+	l->release_wait = false;
 	if (!l->have_rec || l->rec.holder == NULL ||
 	    strcmp(l->rec.holder, l->identity) != 0) {
 		lease_arm(l->done_ev, 0);
@@ -768,8 +792,35 @@ lease_release(struct lease *l, void (*done)(void *), void *arg)
 	o.retry = KUBE_RETRY_IDEMPOTENT;
 	o.deadline_ms = l->renew_ms;
 	l->op = LEASE_OP_RELEASE;
+	l->release_tries++;
+	l->req_sent_ms = kube_now_ms();
 	l->st.requests++;
 	l->req = kube_patch(l->k, l->path, KUBE_PATCH_JSON, body, &o,
 	    lease_release_done_cb, l);
 	json_decref(body);
+}
+
+/* Stop leading, then release if we hold the Lease. */
+void
+lease_release(struct lease *l, void (*done)(void *), void *arg)
+{
+	lease_step_down(l, "shutting down");
+	l->released = true;
+	l->done = done;
+	l->done_arg = arg;
+	if (l->done_ev == NULL)
+		l->done_ev = evtimer_new(kube_base(l->k), lease_done_cb, l);
+	evtimer_del(l->tick);
+	evtimer_del(l->deadline);
+	if (l->req != NULL && (l->op == LEASE_OP_WRITE ||
+	    l->op == LEASE_OP_CREATE)) {
+		/* the write may land: wait for its answer, then release */
+		l->release_wait = true;
+		return;
+	}
+	if (l->req != NULL) {
+		kube_cancel(l->req);
+		l->req = NULL;
+	}
+	lease_release_send(l);
 }

@@ -108,13 +108,14 @@ typedef void (*lease_object_cb)(json_t *obj, int64_t sent_ms, int64_t recv_ms,
 
 /*
  * An elector for cfg (checked with lease_config_check) on client k (which
- * must outlive it). leading_cb is required, object_cb may be NULL; both
- * get arg. Returns NULL and an allocated cause on a bad config. Call
- * lease_start to begin; free with lease_free.
+ * must outlive it); leading_cb (required) gets arg. Returns NULL and an
+ * allocated cause on a bad config. Call lease_start to begin; free with
+ * lease_free.
  */
 struct lease *lease_new(struct kube *k, const struct lease_config *cfg,
-    lease_leading_cb leading_cb, lease_object_cb object_cb, void *arg,
-    char **cause);
+    lease_leading_cb leading_cb, void *arg, char **cause);
+/* Set (or clear, with NULL) the callback for every Lease object received. */
+void lease_set_object_cb(struct lease *l, lease_object_cb cb, void *arg);
 /* Read the Lease once (creating it if missing), then follow the mode. */
 void lease_start(struct lease *l);
 /* Stop everything without releasing and free l; NULL is a no-op. */
