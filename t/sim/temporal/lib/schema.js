@@ -6,14 +6,35 @@
 
 const root = require('@temporalio/proto');
 
-root.resolveAll();
-
 const SERVICE_NAME = 'temporal.api.workflowservice.v1.WorkflowService';
 const service = root.lookupService(SERVICE_NAME);
 
+// Resolve the field types of T and of every message type reachable from
+// it (much cheaper than root.resolveAll(), which also resolves the SDK's
+// internal packages).
+const resolved = new Set();
+
+function resolveReachable(T) {
+  if (resolved.has(T)) return;
+  resolved.add(T);
+  for (const f of T.fieldsArray) {
+    f.resolve();
+    if (f.resolvedType && f.resolvedType.fieldsArray) resolveReachable(f.resolvedType);
+  }
+}
+
+service.resolveAll();
+for (const m of Object.values(service.methods)) {
+  resolveReachable(m.resolvedRequestType);
+  resolveReachable(m.resolvedResponseType);
+}
+resolveReachable(root.lookupType('google.rpc.Status'));
+
 // Look up a message type by its full name (without the leading dot).
 function type(fullName) {
-  return root.lookupType(fullName);
+  const T = root.lookupType(fullName);
+  resolveReachable(T);
+  return T;
 }
 
 // Look up an enum by its full name; returns the protobufjs Enum.

@@ -43,8 +43,9 @@ function toPlain(name, msg) {
 }
 
 class Sim {
-  constructor(child, ports, stderrLines) {
+  constructor(child, ports, stderrLines, stdout) {
     this.child = child;
+    this.stdout = stdout; // {text}: everything written to stdout so far
     this.grpcPort = ports.grpc;
     this.adminPort = ports.admin;
     this.stderrLines = stderrLines;
@@ -149,7 +150,7 @@ function startSim(args = [], { timeoutMs = 15000 } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [SERVER, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
     const stderrLines = [];
-    let stdout = '';
+    const stdout = { text: '' };
     let done = false;
     const timer = setTimeout(() => {
       if (done) return;
@@ -165,15 +166,15 @@ function startSim(args = [], { timeoutMs = 15000 } = {}) {
       stderrLines.push(...lines);
     });
     child.stdout.on('data', (d) => {
-      stdout += d.toString('utf8');
-      const nl = stdout.indexOf('\n');
+      stdout.text += d.toString('utf8');
+      const nl = stdout.text.indexOf('\n');
       if (nl >= 0 && !done) {
         done = true;
         clearTimeout(timer);
         try {
-          resolve(new Sim(child, JSON.parse(stdout.slice(0, nl)), stderrLines));
+          resolve(new Sim(child, JSON.parse(stdout.text.slice(0, nl)), stderrLines, stdout));
         } catch (err) {
-          reject(new Error(`bad ready line ${JSON.stringify(stdout)}`));
+          reject(new Error(`bad ready line ${JSON.stringify(stdout.text)}`));
         }
       }
     });

@@ -9,6 +9,7 @@ const { startSim, expectGrpcError, tsMs } = require('./helpers');
 
 const NS = 'default';
 const D = 'orders';
+const M = 'managed';
 
 function describe(sim, deploymentName = D) {
   return sim.call('DescribeWorkerDeployment', { namespace: NS, deploymentName });
@@ -173,13 +174,9 @@ test('routing on a 1.30 server', async (t) => {
     await setCurrent(sim, { buildId: 'b3', ignoreMissingTaskQueues: true });
     assert.equal((await describe(sim)).workerDeploymentInfo.routingConfig.currentVersion, 'orders.b3');
   });
-});
-
-test('allow_no_pollers and the manager identity', async (t) => {
-  const sim = await startSim(['--server-version', '1.29.0']);
-  t.after(() => sim.stop());
 
   await t.test('allow_no_pollers creates the deployment and the version', async () => {
+    // §10: an empty build with allow_no_pollers is rejected before 1.31.
     await expectGrpcError(setCurrent(sim, { deploymentName: 'pre', buildId: '', allowNoPollers: true }), 'INVALID_ARGUMENT', 'BuildID cannot be empty');
     const r = await sim.call('SetWorkerDeploymentCurrentVersion', {
       namespace: NS, deploymentName: 'pre', buildId: 'v1', identity: 'agent', allowNoPollers: true,
@@ -192,47 +189,42 @@ test('allow_no_pollers and the manager identity', async (t) => {
   });
 
   await t.test('a manager blocks writes from other identities', async () => {
-    await sim.poll(D, 'b1');
-    await sim.poll(D, 'b2');
-    await expectGrpcError(sim.call('SetWorkerDeploymentManager', { namespace: NS, deploymentName: D, self: true }), 'INVALID_ARGUMENT', 'Identity is required');
+    await sim.poll(M, 'b1');
+    await sim.poll(M, 'b2');
+    await expectGrpcError(sim.call('SetWorkerDeploymentManager', { namespace: NS, deploymentName: M, self: true }), 'INVALID_ARGUMENT', 'Identity is required');
     await expectGrpcError(sim.call('SetWorkerDeploymentManager', { namespace: NS, deploymentName: 'nobody', self: true, identity: 'twa' }), 'NOT_FOUND');
-    const t0 = (await describe(sim)).conflictToken;
-    const m = await sim.call('SetWorkerDeploymentManager', { namespace: NS, deploymentName: D, self: true, identity: 'twa', conflictToken: t0 });
+    const t0 = (await describe(sim, M)).conflictToken;
+    const m = await sim.call('SetWorkerDeploymentManager', { namespace: NS, deploymentName: M, self: true, identity: 'twa', conflictToken: t0 });
     assert.equal(m.previousManagerIdentity, undefined);
     assert.notDeepEqual(m.conflictToken, t0);
-    let d = await describe(sim);
+    let d = await describe(sim, M);
     assert.equal(d.workerDeploymentInfo.managerIdentity, 'twa');
     assert.equal(d.workerDeploymentInfo.lastModifierIdentity, 'twa');
     // No-op: same manager, same identity; echoes the requested value.
-    const again = await sim.call('SetWorkerDeploymentManager', { namespace: NS, deploymentName: D, managerIdentity: 'twa', identity: 'twa', conflictToken: t0 });
+    const again = await sim.call('SetWorkerDeploymentManager', { namespace: NS, deploymentName: M, managerIdentity: 'twa', identity: 'twa', conflictToken: t0 });
     assert.deepEqual(again.conflictToken, m.conflictToken);
     assert.equal(again.previousManagerIdentity, 'twa');
 
     const mismatch = "ManagerIdentity 'twa' is set and does not match user identity 'human'; to proceed, set your own identity as the ManagerIdentity, remove the ManagerIdentity, or wait for the other client to do so";
-    await expectGrpcError(setCurrent(sim, { buildId: 'b1', identity: 'human' }), 'FAILED_PRECONDITION', mismatch);
-    await expectGrpcError(setRamping(sim, { buildId: 'b2', percentage: 10, identity: 'human' }), 'FAILED_PRECONDITION', mismatch);
+    await expectGrpcError(setCurrent(sim, { deploymentName: M, buildId: 'b1', identity: 'human' }), 'FAILED_PRECONDITION', mismatch);
+    await expectGrpcError(setRamping(sim, { deploymentName: M, buildId: 'b2', percentage: 10, identity: 'human' }), 'FAILED_PRECONDITION', mismatch);
     await expectGrpcError(sim.call('DeleteWorkerDeploymentVersion', {
-      namespace: NS, deploymentVersion: { deploymentName: D, buildId: 'b2' }, identity: 'human',
+      namespace: NS, deploymentVersion: { deploymentName: M, buildId: 'b2' }, identity: 'human',
     }), 'FAILED_PRECONDITION', mismatch);
     // An empty identity on DeleteVersion becomes a random id: mismatch too.
     await expectGrpcError(sim.call('DeleteWorkerDeploymentVersion', {
-      namespace: NS, deploymentVersion: { deploymentName: D, buildId: 'b2' },
+      namespace: NS, deploymentVersion: { deploymentName: M, buildId: 'b2' },
     }), 'FAILED_PRECONDITION', /^ManagerIdentity 'twa' is set and does not match user identity '[0-9a-f-]{36}'/);
-    await setCurrent(sim, { buildId: 'b1', identity: 'twa' });
+    await setCurrent(sim, { deploymentName: M, buildId: 'b1', identity: 'twa' });
 
     // Anyone may take over or clear the manager.
-    const take = await sim.call('SetWorkerDeploymentManager', { namespace: NS, deploymentName: D, managerIdentity: 'human', identity: 'human' });
+    const take = await sim.call('SetWorkerDeploymentManager', { namespace: NS, deploymentName: M, managerIdentity: 'human', identity: 'human' });
     assert.equal(take.previousManagerIdentity, 'twa');
-    await expectGrpcError(setCurrent(sim, { buildId: 'b2', identity: 'twa' }), 'FAILED_PRECONDITION', /ManagerIdentity 'human' is set/);
-    await sim.call('SetWorkerDeploymentManager', { namespace: NS, deploymentName: D, managerIdentity: '', identity: 'human' });
-    d = await describe(sim);
+    await expectGrpcError(setCurrent(sim, { deploymentName: M, buildId: 'b2', identity: 'twa' }), 'FAILED_PRECONDITION', /ManagerIdentity 'human' is set/);
+    await sim.call('SetWorkerDeploymentManager', { namespace: NS, deploymentName: M, managerIdentity: '', identity: 'human' });
+    d = await describe(sim, M);
     assert.equal(d.workerDeploymentInfo.managerIdentity, undefined);
-    await setCurrent(sim, { buildId: 'b2', identity: 'twa' });
-  });
-
-  await t.test('1.29 ignores nothing: wording of the older release', async () => {
-    await expectGrpcError(setRamping(sim, { buildId: 'b2', percentage: 1 }), 'FAILED_PRECONDITION', 'requested ramping version orders.b2 is already current');
-    await expectGrpcError(setCurrent(sim, { buildId: 'zz' }), 'NOT_FOUND', 'Version not found in deployment');
+    await setCurrent(sim, { deploymentName: M, buildId: 'b2', identity: 'twa' });
   });
 });
 
