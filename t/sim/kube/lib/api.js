@@ -125,7 +125,7 @@ class Api {
           entry.token = caller ? caller.token : null;
           const code = this.serveFault(fault, req, res, entry, finish);
           if (MUTATING.has(info.verb) && info.isResource) {
-            this.logWrite(info, caller, req, code, null, null, undefined, false, fault.id);
+            this.logWrite(info, caller, req, code, null, undefined, false, null, fault.id);
           }
           return undefined;
         }
@@ -146,8 +146,8 @@ class Api {
       }
       const rsrc = this.resolve(info);
       if (['POST', 'PUT', 'PATCH', 'DELETE'].includes(req.method)) body = await readBody(req);
-      if (rsrc === R.leases && info.name && MUTATING.has(info.verb)) {
-        const cur = sim.store.get('leases', info.namespace, info.name);
+      if (rsrc === R.leases && MUTATING.has(info.verb)) {
+        const cur = sim.store.get('leases', info.namespace, targetName(info, body));
         leaseBefore = cur ? cur.spec : null;
       }
       const opts = {
@@ -164,7 +164,7 @@ class Api {
       const result = this.dispatch(rsrc, info, req, body, query, opts);
       this.send(res, result.code, result.obj, opts.warnings);
       finish(result.code);
-      if (MUTATING.has(info.verb)) this.logWrite(info, who, req, result.code, result.obj, rsrc, leaseBefore, result.noop);
+      if (MUTATING.has(info.verb)) this.logWrite(info, who, req, result.code, result.obj, leaseBefore, result.noop, body);
     } catch (err) {
       const e = err instanceof ApiError ? err : statuses.internal(err && err.message ? err.message : String(err));
       if (!(err instanceof ApiError)) sim.log(`internal error on ${req.method} ${req.url}: ${err && err.stack}`);
@@ -175,7 +175,7 @@ class Api {
       }
       finish(e.code);
       if (MUTATING.has(info.verb) && info.isResource) {
-        this.logWrite(info, who, req, e.code, e.status, null, leaseBefore, false);
+        this.logWrite(info, who, req, e.code, e.status, leaseBefore, false, body);
       }
     }
     return undefined;
@@ -314,13 +314,14 @@ class Api {
     res.end(JSON.stringify(obj) + '\n');
   }
 
-  logWrite(info, who, req, code, obj, rsrc, leaseBefore, noop, faultId) {
+  logWrite(info, who, req, code, obj, leaseBefore, noop, body, faultId) {
     const ok = code >= 200 && code < 300;
     const meta = obj && obj.metadata;
+    const name = (ok && meta && meta.name) || targetName(info, body);
     const entry = {
       via: 'api', method: req.method, verb: info.verb, path: info.path,
       resource: info.resource, subresource: info.subresource, namespace: info.namespace,
-      name: info.name || (ok && meta ? meta.name : undefined),
+      name,
       user: who ? who.user : null, token: who ? who.token : null,
       contentType: req.headers['content-type'], code,
       reason: ok ? undefined : obj && obj.reason,
@@ -331,11 +332,24 @@ class Api {
     if (info.resource === 'leases') {
       entry.leaseSpecBefore = leaseBefore === undefined ? undefined : leaseBefore;
       if (ok) {
-        const cur = this.sim.store.get('leases', info.namespace, entry.name);
+        const cur = this.sim.store.get('leases', info.namespace, name);
         entry.leaseSpec = cur ? cur.spec : null;
       }
     }
     this.sim.journal.write(entry);
+  }
+}
+
+// The object a request is about: from the URL, or for a create from the
+// body (so failed creates are logged under the name they asked for).
+function targetName(info, body) {
+  if (info.name) return info.name;
+  if (!body || !body.length) return undefined;
+  try {
+    const m = JSON.parse(body.toString('utf8')).metadata;
+    return m && typeof m.name === 'string' ? m.name : undefined;
+  } catch (e) {
+    return undefined;
   }
 }
 

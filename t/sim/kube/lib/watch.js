@@ -62,11 +62,13 @@ class WatchStream {
 
   write(event) {
     if (this.closed) return;
-    this.res.write(JSON.stringify(event) + '\n');
-    if (event.type !== 'BOOKMARK') {
-      this.sent += 1;
-      this.checkCut();
+    if (event.type === 'BOOKMARK') {
+      this.res.write(JSON.stringify(event) + '\n');
+      return;
     }
+    this.sent += 1;
+    // A cut after this event happens once the event is on the wire.
+    this.res.write(JSON.stringify(event) + '\n', () => this.checkCut());
   }
 
   bookmark(annotations) {
