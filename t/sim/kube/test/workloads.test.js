@@ -160,6 +160,27 @@ test('admin reconcile creates the ReplicaSet and Pods and writes Deployment stat
   assert.equal((await sim.api('POST', RS, { ...T, body: {} })).status, 405);
 });
 
+test('ReplicaSets created through the admin API are readable and listable by label', async () => {
+  const rs = {
+    apiVersion: 'apps/v1', kind: 'ReplicaSet',
+    metadata: { name: 'manual-rs', namespace: 'ns1', labels: { app: 'manual' } },
+    spec: { replicas: 2, selector: { matchLabels: { app: 'manual' } }, template: { metadata: { labels: { app: 'manual' } }, spec: { containers: [{ name: 'w', image: 'w:1' }] } } },
+    status: { replicas: 2, readyReplicas: 1 },
+  };
+  const c = await sim.admin('POST', '/objects/replicasets', rs);
+  assert.equal(c.status, 201, c.text);
+  assert.equal(c.body.metadata.generation, 1);
+  const g = await sim.api('GET', `${RS}/manual-rs`, T);
+  assert.equal(g.status, 200);
+  assert.equal(g.body.kind, 'ReplicaSet');
+  assert.deepEqual(g.body.status, { replicas: 2, readyReplicas: 1 });
+  const l = await sim.api('GET', `${RS}?labelSelector=app%3Dmanual`, T);
+  assert.deepEqual(l.body.items.map((x) => x.metadata.name), ['manual-rs']);
+  const bad = await sim.admin('POST', '/objects/replicasets', { ...rs, metadata: { name: 'bad-rs', namespace: 'ns1' }, spec: { ...rs.spec, selector: { matchLabels: { app: 'x' } } } });
+  assert.equal(bad.status, 422, 'admin objects are validated like API ones');
+  assert.equal((await sim.api('PUT', `${RS}/manual-rs`, { ...T, body: g.body })).status, 405);
+});
+
 test('admin deployment status sets counts and the Available condition', async () => {
   await create('st', 3);
   const r = await sim.admin('POST', '/deployments/ns1/st/status', { replicas: 3, readyReplicas: 1, availableReplicas: 1, updatedReplicas: 3 });
