@@ -12,6 +12,7 @@ const { TaskQueueType } = require('./model/deployment');
 const { WorkerVersioningMode } = require('./model/namespace');
 const { ExecutionStatus, OUTCOMES } = require('./model/workflows');
 const views = require('./views');
+const { applyRuntimeOverrides } = require('./options');
 
 const MAX_BODY = 1024 * 1024;
 
@@ -76,7 +77,7 @@ class AdminServer {
     this.routes = {
       'GET /healthz': () => ({ ok: true }),
       'GET /state': () => views.dumpState(this.sim),
-      'POST /reset': () => { this.sim.reset(); return { ok: true }; },
+      'POST /reset': (b) => this.reset(b),
       'POST /namespaces': (b) => this.addNamespace(b),
       'GET /clock': () => this.clockView(),
       'POST /clock/advance': (b) => this.advanceClock(b),
@@ -179,6 +180,19 @@ class AdminServer {
     const ns = this.sim.namespace(name);
     if (!ns) throw new HttpError(404, `namespace ${name} does not exist`, { grpcCode: 'NOT_FOUND' });
     return ns;
+  }
+
+  reset(body) {
+    let options;
+    if (Object.keys(body).length) {
+      try {
+        options = applyRuntimeOverrides(this.sim.options, body);
+      } catch (err) {
+        throw bad(err.message);
+      }
+    }
+    this.sim.reset(options);
+    return { ok: true, serverVersion: this.sim.profile.serverVersion, namespaces: [...this.sim.namespaces.keys()] };
   }
 
   addNamespace(body) {

@@ -120,6 +120,49 @@ function parseArgs(argv) {
   return out;
 }
 
+// Options that POST /reset may change at run time (everything except
+// listeners, TLS and the API key).
+const RUNTIME_KEYS = new Set([
+  'namespaces', 'serverVersion', 'drainageGraceMs', 'drainageRefreshMs', 'pollerTtlMs', 'reactivation',
+  'propagationDelayMs', 'readRps', 'maxDeployments', 'maxVersions', 'maxTaskQueuesPerVersion',
+  'requireNamespaceHeader', 'versioningDisabled',
+]);
+
+// Return a copy of `current` with the JSON `overrides` applied (keys as in
+// OPTIONS[].key).  Throws with a message naming the offending key.
+function applyRuntimeOverrides(current, overrides) {
+  const out = { ...current };
+  for (const [key, value] of Object.entries(overrides || {})) {
+    const opt = OPTIONS.find((o) => o.key === key);
+    if (!opt || !RUNTIME_KEYS.has(key)) throw new Error(`"${key}" cannot be changed at run time`);
+    const bad = (what) => new Error(`"${key}": ${what}, got ${JSON.stringify(value)}`);
+    switch (opt.type) {
+      case 'ms':
+      case 'count':
+        if (!Number.isInteger(value) || value < 0 || value > (opt.type === 'ms' ? MAX_MS : 1e9)) throw bad('expected a non-negative integer');
+        out[key] = value;
+        break;
+      case 'flag':
+        if (typeof value !== 'boolean') throw bad('expected true or false');
+        out[key] = value;
+        break;
+      case 'onoff':
+        if (value !== null && typeof value !== 'boolean') throw bad('expected true, false or null (release default)');
+        out[key] = value === null ? undefined : value;
+        break;
+      case 'version':
+        if (typeof value !== 'string') throw bad('expected a version string');
+        parseServerVersion(value);
+        out[key] = value;
+        break;
+      default: // namespaces
+        if (!Array.isArray(value) || !value.length || !value.every((n) => typeof n === 'string' && n)) throw bad('expected a non-empty list of names');
+        out[key] = [...new Set(value)];
+    }
+  }
+  return out;
+}
+
 function usage() {
   const lines = ['usage: node server.js [options]', '', 'Temporal frontend simulator (worker deployment API).', ''];
   for (const o of OPTIONS) {
@@ -131,4 +174,4 @@ function usage() {
   return `${lines.join('\n')}\n`;
 }
 
-module.exports = { parseArgs, usage, OPTIONS };
+module.exports = { parseArgs, usage, applyRuntimeOverrides, OPTIONS };

@@ -2,13 +2,19 @@
 // Drainage (reference §6.7), version status transitions (§6.8) and the
 // deletion rules (§3.5, §3.6, §6.5).
 
-const test = require('node:test');
+const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { startSim, expectGrpcError, waitFor, tsMs } = require('./helpers');
 
 const NS = 'default';
 // Deployment of the running subtest (subtests of one file run in sequence).
 let D = 'orders';
+
+let sim;
+before(async () => {
+  sim = await startSim(['--server-version', '1.30.0', '--reactivation', 'on', '--drainage-grace', '300', '--drainage-refresh', '200']);
+});
+after(() => sim.stop());
 
 function setCurrent(sim, buildId, extra = {}) {
   return sim.call('SetWorkerDeploymentCurrentVersion', { namespace: NS, deploymentName: D, buildId, identity: 'agent', ...extra });
@@ -26,8 +32,6 @@ function deleteVersion(sim, buildId, extra = {}) {
 }
 
 test('drainage, reactivation, deletion, metadata (1.30, reactivation on)', async (t) => {
-  const sim = await startSim(['--server-version', '1.30.0', '--reactivation', 'on', '--drainage-grace', '300', '--drainage-refresh', '200']);
-  t.after(() => sim.stop());
   await t.test('drainage with a short grace period on real time', () => { D = 'drain'; return drainageOnRealTime(sim); });
   await t.test('reactivation by pinned starts', () => { D = 'react'; return reactivation(sim); });
   await t.test('deletion rules', () => { D = 'orders'; return deletionRules(sim); });
@@ -88,9 +92,9 @@ async function drainageOnRealTime(sim) {
   assert.ok(again.currentSinceTime);
 }
 
-test('drainage timing on the simulated clock, checks on demand, reactivation switch', async (t) => {
-  const sim = await startSim(['--reactivation', 'off']);
-  t.after(() => sim.stop());
+test('drainage timing on the simulated clock, checks on demand, reactivation switch', async () => {
+  // The 1.29 defaults: 3-minute grace and refresh, no reactivation.
+  await sim.post('/reset', { serverVersion: '1.29.0', reactivation: false, drainageGraceMs: 180000, drainageRefreshMs: 180000 });
   D = 'orders';
   await sim.post('/clock/freeze');
   await sim.poll(D, 'b1');

@@ -12,7 +12,7 @@ const schema = require('../lib/schema');
 const SERVER = path.join(__dirname, '..', 'server.js');
 
 // Poll `fn` until it returns a truthy value or the deadline passes.
-async function waitFor(fn, { timeoutMs = 5000, intervalMs = 20, what = 'condition' } = {}) {
+async function waitFor(fn, { timeoutMs = 15000, intervalMs = 20, what = 'condition' } = {}) {
   const deadline = Date.now() + timeoutMs;
   let last;
   for (;;) {

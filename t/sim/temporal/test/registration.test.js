@@ -2,15 +2,17 @@
 // Registration by pollers, describe/list views, task queues, legacy version
 // strings (reference §3.1, §3.4, §3.7, §3.13, §5, §6.2, §10).
 
-const test = require('node:test');
+const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { startSim, expectGrpcError, statusDetails, tsMs } = require('./helpers');
 
 const NS = 'default';
 
+let sim;
+before(async () => { sim = await startSim(['--server-version', '1.30.0']); });
+after(() => sim.stop());
+
 test('registration by pollers (1.30 wording)', async (t) => {
-  const sim = await startSim(['--server-version', '1.30.0']);
-  t.after(() => sim.stop());
 
   await t.test('a deployment nobody polled is NOT_FOUND', async () => {
     const err = await expectGrpcError(
@@ -154,9 +156,8 @@ test('registration by pollers (1.30 wording)', async (t) => {
   });
 });
 
-test('1.29 wording and limits', async (t) => {
-  const sim = await startSim(['--server-version', '1.29.0', '--max-deployments', '1', '--max-versions', '2']);
-  t.after(() => sim.stop());
+test('1.29 wording and limits', async () => {
+  await sim.post('/reset', { serverVersion: '1.29.0', maxDeployments: 1, maxVersions: 2 });
 
   await expectGrpcError(sim.call('DescribeWorkerDeployment', { namespace: NS, deploymentName: 'd' }), 'NOT_FOUND', 'Worker Deployment not found');
   await expectGrpcError(

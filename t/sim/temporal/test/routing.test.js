@@ -3,13 +3,17 @@
 // guard, allow_no_pollers and the manager identity (reference §3.2, §3.3,
 // §3.8, §6.3-§6.6).
 
-const test = require('node:test');
+const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { startSim, expectGrpcError, tsMs } = require('./helpers');
 
 const NS = 'default';
 const D = 'orders';
 const M = 'managed';
+
+let sim;
+before(async () => { sim = await startSim(['--server-version', '1.30.0']); });
+after(() => sim.stop());
 
 function describe(sim, deploymentName = D) {
   return sim.call('DescribeWorkerDeployment', { namespace: NS, deploymentName });
@@ -28,8 +32,6 @@ function summary(desc, buildId) {
 }
 
 test('routing on a 1.30 server', async (t) => {
-  const sim = await startSim(['--server-version', '1.30.0']);
-  t.after(() => sim.stop());
   // Exact timestamps: time only moves when the test advances it.
   assert.equal((await sim.post('/clock/freeze')).frozen, true);
   await sim.poll(D, 'b1', 'tq1');
@@ -228,9 +230,9 @@ test('routing on a 1.30 server', async (t) => {
   });
 });
 
-test('older releases lack the manager API; 1.31 propagates asynchronously', async (t) => {
-  const old = await startSim(['--server-version', '1.28.2']);
-  t.after(() => old.stop());
+test('older releases lack the manager API; 1.31 propagates asynchronously', async () => {
+  await sim.post('/reset', { serverVersion: '1.28.2' });
+  const old = sim;
   await old.poll(D, 'b1');
   await expectGrpcError(old.call('SetWorkerDeploymentManager', { namespace: NS, deploymentName: D, self: true, identity: 'x' }),
     'UNIMPLEMENTED', 'unknown method SetWorkerDeploymentManager for service temporal.api.workflowservice.v1.WorkflowService');
@@ -239,8 +241,7 @@ test('older releases lack the manager API; 1.31 propagates asynchronously', asyn
     namespace: NS, deploymentName: D, buildId: 'b9', allowNoPollers: true, identity: 'x',
   }), 'NOT_FOUND', 'Version not found in deployment');
 
-  const sim = await startSim(['--server-version', '1.31.0', '--propagation-delay', '600000']);
-  t.after(() => sim.stop());
+  await sim.post('/reset', { serverVersion: '1.31.0', propagationDelayMs: 600000 });
   await sim.poll(D, 'b1');
   await setCurrent(sim, { buildId: 'b1' });
   let d = await describe(sim);

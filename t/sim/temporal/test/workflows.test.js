@@ -2,12 +2,16 @@
 // Pinned gate workflows (reference §6.9), DescribeWorkflowExecution,
 // CountWorkflowExecutions (§3.14, §6.7).
 
-const test = require('node:test');
+const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { startSim, expectGrpcError, statusDetails, waitFor } = require('./helpers');
 
 const NS = 'default';
 const D = 'orders';
+
+let sim;
+before(async () => { sim = await startSim(['--server-version', '1.30.0']); });
+after(() => sim.stop());
 
 function pinnedOverride(buildId, deploymentName = D) {
   return { pinned: { behavior: 'PINNED_OVERRIDE_BEHAVIOR_PINNED', version: { deploymentName, buildId } } };
@@ -33,8 +37,6 @@ async function describeRun(sim, workflowId, runId = '') {
 }
 
 test('gate workflows on a 1.30 server', async (t) => {
-  const sim = await startSim(['--server-version', '1.30.0']);
-  t.after(() => sim.stop());
   await sim.poll(D, 'b1', 'orders-tq');
   await sim.poll(D, 'b2', 'orders-tq');
 
@@ -135,9 +137,8 @@ test('gate workflows on a 1.30 server', async (t) => {
   });
 });
 
-test('pinned starts on 1.29 and CountWorkflowExecutions', async (t) => {
-  const sim = await startSim(['--server-version', '1.29.0']);
-  t.after(() => sim.stop());
+test('pinned starts on 1.29 and CountWorkflowExecutions', async () => {
+  await sim.post('/reset', { serverVersion: '1.29.0' });
   await sim.poll(D, 'b1', 'orders-tq');
   // 1.29 does not check membership: accepted, waits for workers.
   const r = await startGate(sim, 'absent', 'b7');

@@ -50,10 +50,21 @@ class Simulator {
     this.counters = newCounters();
   }
 
-  // Forget every deployment, poller, workflow, fault and counter; keep the
-  // command-line configuration (and namespaces added at run time).
-  reset() {
-    const names = [...this.namespaces.keys()];
+  // Forget every deployment, poller, workflow, fault and counter.  Without
+  // `options` the configuration (and namespaces added at run time) stays;
+  // with `options` (already validated) the simulator starts over under
+  // them, e.g. as another server release.
+  reset(options) {
+    let names = [...this.namespaces.keys()];
+    if (options) {
+      const profile = makeProfile(options.serverVersion, {
+        reactivation: options.reactivation,
+        versioningDisabled: options.versioningDisabled,
+      });
+      if (options.namespaces !== this.options.namespaces) names = options.namespaces;
+      this.options = options;
+      this.profile = profile;
+    }
     this.scheduler.clear();
     this.faults.clear();
     this.clock.reset();
@@ -61,7 +72,7 @@ class Simulator {
     this.namespaces = new Map();
     for (const name of names) this.addNamespace(name);
     this.counters = newCounters();
-    this.log.info('state reset');
+    this.log.info(`state reset${options ? ` (server ${this.profile.serverVersion})` : ''}`);
   }
 
   addNamespace(name) {
