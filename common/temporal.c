@@ -512,9 +512,13 @@ tcall_done_cb(const struct grpcq_result *r, void *arg)
 		tcall_end(tc, NULL, r->data, r->len);
 		return;
 	}
-	if (!t->closing && temporal_retryable(r->status)) {
-		delay = backoff_delay(&t->retry, tc->attempts - 1,
-		    temporal_random(t), -1);
+	if (!t->closing && temporal_retryable(r->status) &&
+	    tc->attempts < t->retry.max_attempts) {
+		/* max_attempts counts every attempt; the policy bounds the rest. */
+		struct backoff_policy p = t->retry;
+
+		p.max_attempts = 0;
+		delay = backoff_delay(&p, tc->attempts - 1, temporal_random(t), -1);
 		if (delay >= 0) {
 			log_info("temporal", "retrying", LS("rpc", tc->rpc->name),
 			    LS("code", temporal_code_name(r->status)),
