@@ -19,6 +19,13 @@ const { handlerFor, DEPLOYMENT_RPCS } = require('./rpc');
 
 const MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
 
+// Stands in for a request whose bytes protobufjs could not decode.
+class UndecodableRequest {
+  constructor(reason) {
+    this.reason = reason;
+  }
+}
+
 function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -54,9 +61,7 @@ class GrpcFrontend {
       'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
       'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
     });
-    const definition = schema.grpcServiceDefinition({
-      onRequestBytes: (name, Req, buf, msg) => this.audits.set(msg, wire.audit(Req, buf)),
-    });
+    const definition = schema.grpcServiceDefinition({ decodeRequest: (name, Req, buf) => this.decodeRequest(Req, buf) });
     const impl = {};
     for (const name of Object.keys(definition)) {
       impl[name] = (call, callback) => {
@@ -84,6 +89,21 @@ class GrpcFrontend {
         return resolve(bound);
       });
     });
+  }
+
+  // Audit the raw bytes against the descriptor, then decode.  Never throws:
+  // an undecodable request is answered like grpc-go does (INTERNAL).
+  decodeRequest(Req, buf) {
+    const findings = wire.audit(Req, buf);
+    let msg;
+    try {
+      msg = Req.decode(buf);
+    } catch (err) {
+      msg = new UndecodableRequest(err.message);
+      if (!findings.length) findings.push({ kind: 'malformed', path: Req.name, error: err.message });
+    }
+    this.audits.set(msg, findings);
+    return msg;
   }
 
   stop() {
@@ -166,10 +186,17 @@ class GrpcFrontend {
     const md = call.metadata;
 
     const findings = this.audits.get(req) || [];
-    sim.log.info(`rpc ${name} ${this.describeMetadata(md)} req=${JSON.stringify(schema.toJSON(Req, req))}`);
+    const decoded = !(req instanceof UndecodableRequest);
+    sim.log.info(`rpc ${name} ${this.describeMetadata(md)} req=${decoded ? JSON.stringify(schema.toJSON(Req, req)) : `<undecodable: ${req.reason}>`}`);
     if (findings.length) {
       sim.recordUnknownFields(name, findings);
-      sim.log.warn(`UNKNOWN FIELDS in ${name} request: ${findings.map((f) => `${f.path} (${f.kind}, wire type ${f.wireType ?? '?'})`).join(', ')}`);
+      sim.log.warn(`UNKNOWN FIELDS in ${name} request: ${findings.map((f) => `${f.path} (${f.kind}${f.wireType === undefined ? '' : `, wire type ${f.wireType}`})`).join(', ')}`);
+    }
+    if (!decoded) {
+      const err = internal(`grpc: error unmarshalling request: ${req.reason}`);
+      sim.recordCall(name, err.codeName);
+      callback(err.toGrpc());
+      return;
     }
 
     let code = 'OK';

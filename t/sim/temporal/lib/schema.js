@@ -72,10 +72,11 @@ function toJSON(T, msg) {
 }
 
 // Build a @grpc/grpc-js service definition for every method of the
-// WorkflowService, using protobufjs for (de)serialisation.  The `hooks`
-// object lets the server observe raw request bytes (for unknown-field
-// detection) before decoding.
-function grpcServiceDefinition(hooks = {}) {
+// WorkflowService, using protobufjs for (de)serialisation.  A server may
+// pass `decodeRequest(name, RequestType, bytes)` to see the raw request
+// bytes (for unknown-field detection) and to decide what a request that
+// does not decode becomes.
+function grpcServiceDefinition({ decodeRequest } = {}) {
   const def = {};
   for (const name of methodNames()) {
     const m = method(name);
@@ -87,11 +88,7 @@ function grpcServiceDefinition(hooks = {}) {
       responseStream: !!m.responseStream,
       originalName: name,
       requestSerialize: (obj) => (Buffer.isBuffer(obj) ? obj : encode(Req, obj)),
-      requestDeserialize: (buf) => {
-        const msg = Req.decode(buf);
-        if (hooks.onRequestBytes) hooks.onRequestBytes(name, Req, buf, msg);
-        return msg;
-      },
+      requestDeserialize: (buf) => (decodeRequest ? decodeRequest(name, Req, buf) : Req.decode(buf)),
       responseSerialize: (obj) => encode(Res, obj),
       responseDeserialize: (buf) => Res.decode(buf),
     };

@@ -181,7 +181,18 @@ test('fault injection and unknown-field detection', async (t) => {
     const paths = st.counters.unknownFieldFindings[0].findings.map((x) => x.path).sort();
     assert.deepEqual(paths, ['DescribeWorkerDeploymentVersionRequest.#99', 'DescribeWorkerDeploymentVersionRequest.deploymentVersion.#7']);
     assert.ok(sim.log().includes('UNKNOWN FIELDS in DescribeWorkerDeploymentVersion'));
-    assert.ok(sim.log().includes('rpc DescribeWorkerDeploymentVersion'), 'requests are logged decoded');
+    assert.ok(sim.log().includes('rpc DescribeWorkerDeploymentVersion temporal-namespace="default" req={"namespace":"default","deploymentVersion":'),
+      'requests are logged decoded');
+
+    // Truncated bytes do not decode: INTERNAL as from grpc-go, and flagged.
+    await expectGrpcError(sim.call('GetSystemInfo', Buffer.from([0x0a, 0x05, 0x61])), 'INTERNAL', /^grpc: error unmarshalling request/);
+    // A string field sent with the varint wire type is skipped by the decoder
+    // (as protobuf-go keeps it as an unknown field) and flagged.
+    await expectGrpcError(sim.call('DescribeWorkerDeployment', Buffer.from([0x08, 0x01]), { metadata: { 'temporal-namespace': '' } }),
+      'INVALID_ARGUMENT', 'Namespace is not set on request.');
+    const after = await sim.state();
+    assert.equal(after.unknownFieldRequests, 3);
+    assert.deepEqual(after.counters.unknownFieldFindings[0].findings.map((x) => x.kind), ['wire-type']);
   });
 });
 
