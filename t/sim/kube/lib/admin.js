@@ -131,7 +131,7 @@ class Admin {
     return {
       resourceVersion: String(this.sim.store.rv),
       compactedResourceVersion: String(this.sim.store.compactedRV),
-      retainedEvents: this.sim.store.history.length,
+      retainedEvents: this.sim.store.retained,
       namespaces: [...this.sim.namespaces].sort(),
       settings: this.settings(),
       tokens: this.sim.auth.list(),

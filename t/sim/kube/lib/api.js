@@ -4,11 +4,9 @@
 // routing to the registry and to watch streams, discovery documents, and
 // the request and write logs.
 
-const crypto = require('crypto');
 const { ApiError, statuses, statusForCode } = require('./status');
 const R = require('./resources');
 const { serveWatch } = require('./watch');
-const { apiVersionOf } = require('./registry');
 
 const MAX_BODY = 3 * 1024 * 1024; // apiserver MaxRequestBodyBytes (notes §2.1)
 const MUTATING = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
@@ -186,8 +184,10 @@ class Api {
   resolve(info) {
     const rsrc = info.resource ? R.lookup(info.apiGroup, info.apiVersion, info.resource) : null;
     if (!rsrc || info.extra || (!info.namespace && info.name)) throw statuses.generic(404);
-    // There is no POST route on a named object.
+    // There is no POST route on a named object, and no PUT, PATCH or DELETE
+    // on a collection.
     if (info.verb === 'create' && info.name) throw statuses.generic(405);
+    if (['update', 'patch', 'deletecollection'].includes(info.verb) && !info.name) throw statuses.generic(405);
     if (info.subresource && !(rsrc.subresources || []).includes(info.subresource)) throw statuses.generic(404);
     if (info.subresource === 'scale' && !['get', 'update', 'patch'].includes(info.verb)) throw statuses.generic(405);
     if (info.subresource === 'status' && info.verb !== 'get') throw statuses.generic(405);
@@ -364,6 +364,4 @@ function reorderStatus(s) {
   return out;
 }
 
-function auditId() { return crypto.randomUUID(); }
-
-module.exports = { Api, requestInfo, auditId, apiVersionOf };
+module.exports = { Api, requestInfo };

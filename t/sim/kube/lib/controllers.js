@@ -6,7 +6,6 @@
 // Available and Progressing conditions). It exists so end-to-end tests can
 // watch pods come and go when something scales or deletes a Deployment.
 
-const crypto = require('crypto');
 const { Store } = require('./store');
 const { clone, canonical, nowTime, generateName, uid } = require('./util');
 const R = require('./resources');

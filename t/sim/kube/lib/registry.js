@@ -8,7 +8,7 @@
 //
 // Every method either returns a result or throws an ApiError.
 
-const { statuses, field, quote, grString, GoLiteral } = require('./status');
+const { statuses, field, quote, GoLiteral } = require('./status');
 const { decode, DecodeError } = require('./schema');
 const { Store, TooOldError } = require('./store');
 const P = require('./patch');
@@ -391,7 +391,7 @@ class Registry {
   decodePatched(res, type, patched, opts) {
     try {
       const d = decode(type, patched);
-      this.unknownFields(d.unknown, { ...opts, fieldValidation: opts.fieldValidation === 'Strict' ? 'Warn' : opts.fieldValidation });
+      this.unknownFields(d.unknown, opts);
       return d.obj;
     } catch (e) {
       if (!(e instanceof DecodeError)) throw e;
@@ -544,4 +544,4 @@ function decodeContinue(tok) {
   return { rv: c.rv, start: c.start.replace(/\u0000$/, '') };
 }
 
-module.exports = { Registry, apiVersionOf, listItem, grString, PATCH_TYPES, OPTIMISTIC_LOCK };
+module.exports = { Registry, apiVersionOf };

@@ -13,7 +13,13 @@ const { clone, deepEqual } = require('./util');
 
 // ---- Go types ---------------------------------------------------------------
 
+const leaseTypes = new Map();
 function leaseType(minor) {
+  if (!leaseTypes.has(minor)) leaseTypes.set(minor, buildLeaseType(minor));
+  return leaseTypes.get(minor);
+}
+
+function buildLeaseType(minor) {
   const spec = {
     holderIdentity: 'string', leaseDurationSeconds: 'int32', acquireTime: 'microtime',
     renewTime: 'microtime', leaseTransitions: 'int32',

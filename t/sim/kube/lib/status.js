@@ -35,8 +35,6 @@ function goStringMap(m) {
   return new GoLiteral('map[string]string{' + keys.map((k) => quote(k) + ':' + quote(m[k])).join(', ') + '}');
 }
 
-const OMIT = Symbol('omit');
-
 // field.ErrorType: the cause "reason" and the human text.
 const FIELD_TYPES = {
   NotFound: ['FieldValueNotFound', 'Not found'],
@@ -63,7 +61,7 @@ class FieldError {
   body() {
     const [, text] = FIELD_TYPES[this.type];
     let s;
-    if (['Required', 'Forbidden', 'TooLong', 'Internal'].includes(this.type) || this.value === OMIT) {
+    if (['Required', 'Forbidden', 'TooLong', 'Internal'].includes(this.type)) {
       s = text;
     } else {
       const v = this.value;
@@ -207,10 +205,6 @@ const statuses = {
   expired(message) {
     return new ApiError(makeStatus(410, 'Expired', message));
   },
-  tooManyRequests(message, retryAfterSeconds) {
-    return new ApiError(makeStatus(429, 'TooManyRequests', message, { retryAfterSeconds }),
-      { 'Retry-After': String(retryAfterSeconds) });
-  },
   internal(message) {
     return new ApiError(makeStatus(500, 'InternalError', `Internal error occurred: ${message}`,
       { causes: [{ message }] }));
@@ -219,9 +213,6 @@ const statuses = {
   // responsewriters turn it into a 500 with an empty reason.
   unknown(message, code = 500) {
     return new ApiError(makeStatus(code, '', message));
-  },
-  serviceUnavailable(message) {
-    return new ApiError(makeStatus(503, 'ServiceUnavailable', message));
   },
   timeout(message, retryAfterSeconds, causes) {
     return new ApiError(makeStatus(504, 'Timeout', `Timeout: ${message}`, { retryAfterSeconds, causes }));
@@ -249,7 +240,4 @@ function statusForCode(code, message, reason) {
   return makeStatus(code, reason !== undefined ? reason : r, message !== undefined ? message : m);
 }
 
-module.exports = {
-  quote, GoLiteral, goStringMap, OMIT, FieldError, field, aggregate, grString,
-  ApiError, makeStatus, statuses, statusForCode,
-};
+module.exports = { quote, GoLiteral, goStringMap, field, ApiError, makeStatus, statuses, statusForCode };

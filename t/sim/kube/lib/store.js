@@ -36,7 +36,8 @@ class Store {
   constructor() {
     this.rv = 1;
     this.tables = new Map();     // resource -> Map(key -> object)
-    this.history = [];           // change events, oldest first
+    this.history = [];           // change events, oldest first, from `head`
+    this.head = 0;
     this.compactedRV = this.rv;  // events at or below this revision are gone
     this.window = { ...DEFAULT_WINDOW };
     this.watchers = new Set();
@@ -70,7 +71,7 @@ class Store {
     this.trim();
     if (rv < this.compactedRV) throw new TooOldError(rv, this.compactedRV);
     const state = new Map(this.table(resource));
-    for (let i = this.history.length - 1; i >= 0 && this.history[i].rv > rv; i--) {
+    for (let i = this.history.length - 1; i >= this.head && this.history[i].rv > rv; i--) {
       const ev = this.history[i];
       if (ev.resource !== resource) continue;
       if (ev.type === 'ADDED') state.delete(ev.key);
@@ -84,7 +85,7 @@ class Store {
     this.trim();
     if (rv < this.compactedRV) throw new TooOldError(rv, this.compactedRV);
     const out = [];
-    for (let i = this.history.length - 1; i >= 0 && this.history[i].rv > rv; i--) {
+    for (let i = this.history.length - 1; i >= this.head && this.history[i].rv > rv; i--) {
       if (this.history[i].resource === resource) out.push(this.history[i]);
     }
     return out.reverse();
@@ -114,23 +115,30 @@ class Store {
     return eventObj;
   }
 
-  // Drop events outside the retained window.
+  get retained() { return this.history.length - this.head; }
+
+  // Drop events outside the retained window by advancing `head`; the array
+  // itself is shortened only now and then, so a commit stays O(1).
   trim() {
     const cutoff = Date.now() - this.window.maxAgeMs;
-    let n = 0;
-    while (n < this.history.length &&
-      (this.history.length - n > this.window.maxEvents || this.history[n].time < cutoff)) n++;
-    if (n > 0) {
-      this.compactedRV = this.history[n - 1].rv;
-      this.history.splice(0, n);
+    const h = this.history;
+    let i = this.head;
+    while (i < h.length && (h.length - i > this.window.maxEvents || h[i].time < cutoff)) i++;
+    if (i > this.head) {
+      this.compactedRV = h[i - 1].rv;
+      this.head = i;
+    }
+    if (this.head > 4096 && this.head * 2 > h.length) {
+      h.splice(0, this.head);
+      this.head = 0;
     }
   }
 
   // Forget every retained event: any resourceVersion older than now expires.
   compact() {
-    if (this.history.length) this.compactedRV = this.history[this.history.length - 1].rv;
     this.history = [];
-    this.compactedRV = Math.max(this.compactedRV, this.rv);
+    this.head = 0;
+    this.compactedRV = this.rv;
   }
 
   setWindow(w) {
@@ -146,6 +154,7 @@ class Store {
   reset() {
     this.tables.clear();
     this.history = [];
+    this.head = 0;
     this.compactedRV = this.rv;
     this.window = { ...DEFAULT_WINDOW };
   }

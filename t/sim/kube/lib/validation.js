@@ -5,7 +5,7 @@
 // pkg/api/validation/objectmeta.go). Messages are the real ones, including
 // their regex text and the doubled spaces RegexError produces.
 
-const { field, goStringMap, GoLiteral } = require('./status');
+const { field, GoLiteral } = require('./status');
 
 const QNAME_FMT = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]';
 const QNAME_RE = new RegExp('^' + QNAME_FMT + '$');
@@ -205,6 +205,6 @@ function validateObjectMetaUpdate(meta, old, minor, path = 'metadata') {
 module.exports = {
   isDNS1123Subdomain, isDNS1123Label, isQualifiedName, isValidLabelValue,
   nameIsDNSSubdomain, nameIsDNSLabel, validateLabels, validateAnnotations,
-  validateObjectMeta, validateObjectMetaUpdate, immutable, goStringMap,
+  validateObjectMeta, validateObjectMetaUpdate, immutable,
   TOTAL_ANNOTATION_SIZE,
 };

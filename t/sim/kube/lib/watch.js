@@ -141,6 +141,7 @@ async function serveWatch(sim, req, res, resource, ns, q, info) {
       if (sim.settings.expiredWatchForm === 'http') throw statuses.expired(e.message);
       res.writeHead(200, sim.headers({ 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' }));
       res.end(JSON.stringify({ type: 'ERROR', object: status }) + '\n');
+      if (info.onClose) info.onClose();
       return;
     }
   }
