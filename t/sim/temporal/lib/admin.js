@@ -8,7 +8,7 @@
 
 const http = require('http');
 const { SimError, parseCode, codeName } = require('./errors');
-const { TaskQueueType } = require('./model/deployment');
+const { TaskQueueType, DrainageStatus } = require('./model/deployment');
 const { WorkerVersioningMode } = require('./model/namespace');
 const { ExecutionStatus, OUTCOMES } = require('./model/workflows');
 const views = require('./views');
@@ -291,7 +291,7 @@ class AdminServer {
         workflowType,
         taskQueue,
         pinned: { deploymentName, buildId },
-        override: { pinned: { behavior: 1, version: { deploymentName, buildId } } },
+        override: { pinned: { behavior: 'PINNED_OVERRIDE_BEHAVIOR_PINNED', version: { deploymentName, buildId } } },
         origin: 'admin',
       });
       started.push({ workflowId: run.workflowId, runId: run.runId });
@@ -346,7 +346,14 @@ class AdminServer {
       for (const v of [...dep.versions.values()]) {
         if (buildId && v.buildId !== buildId) continue;
         const r = this.sim.drainage.check(ns, dep, v);
-        if (r) checked.push({ deploymentName: dep.name, buildId: v.buildId, status: r.status === 2 ? 'DRAINED' : 'DRAINING', runningPinnedWorkflows: r.running });
+        if (r) {
+          checked.push({
+            deploymentName: dep.name,
+            buildId: v.buildId,
+            status: r.status === DrainageStatus.DRAINED ? 'DRAINED' : 'DRAINING',
+            runningPinnedWorkflows: r.running,
+          });
+        }
       }
     }
     return { checked };

@@ -42,6 +42,19 @@ function enumType(fullName) {
   return root.lookupEnum(fullName);
 }
 
+// The values of an official enum keyed by name without the common prefix:
+// enumValues('temporal.api.enums.v1.TaskQueueType', 'TASK_QUEUE_TYPE_')
+// -> {UNSPECIFIED: 0, WORKFLOW: 1, ACTIVITY: 2, NEXUS: 3}.  The model uses
+// these so that every number it emits comes from the descriptors.
+function enumValues(fullName, prefix) {
+  const out = {};
+  for (const [name, value] of Object.entries(enumType(fullName).values)) {
+    if (!name.startsWith(prefix)) throw new Error(`${fullName}.${name} lacks prefix ${prefix}`);
+    out[name.slice(prefix.length)] = value;
+  }
+  return Object.freeze(out);
+}
+
 // Names of all methods of the WorkflowService in descriptor order.
 function methodNames() {
   return Object.keys(service.methods);
@@ -102,6 +115,7 @@ module.exports = {
   service,
   type,
   enumType,
+  enumValues,
   method,
   methodNames,
   methodPath,

@@ -11,9 +11,13 @@
 
 const schema = require('./schema');
 const { DrainageStatus, VersionStatus, TaskQueueType, legacyVersionString } = require('./model/deployment');
-const { STATUS_NAMES } = require('./model/workflows');
+const { STATUS_NAMES, ExecutionStatus } = require('./model/workflows');
+const { WorkerVersioningMode } = require('./model/namespace');
 
-const RoutingConfigUpdateState = { UNSPECIFIED: 0, IN_PROGRESS: 1, COMPLETED: 2 };
+const RoutingConfigUpdateState = schema.enumValues('temporal.api.enums.v1.RoutingConfigUpdateState', 'ROUTING_CONFIG_UPDATE_STATE_');
+const VersioningBehavior = schema.enumValues('temporal.api.enums.v1.VersioningBehavior', 'VERSIONING_BEHAVIOR_');
+const TaskQueueKind = schema.enumValues('temporal.api.enums.v1.TaskQueueKind', 'TASK_QUEUE_KIND_');
+const PendingWorkflowTaskState = schema.enumValues('temporal.api.enums.v1.PendingWorkflowTaskState', 'PENDING_WORKFLOW_TASK_STATE_');
 
 function ts(ms) {
   if (ms === null || ms === undefined) return null;
@@ -168,7 +172,7 @@ function pollerInfo(p) {
     identity: p.identity,
     ratePerSecond: p.ratePerSecond,
   };
-  if (p.versioningMode !== 0 || p.deploymentName || p.buildId) {
+  if (p.versioningMode !== WorkerVersioningMode.UNSPECIFIED || p.deploymentName || p.buildId) {
     out.deploymentOptions = {
       deploymentName: p.deploymentName,
       buildId: p.buildId,
@@ -180,7 +184,7 @@ function pollerInfo(p) {
 
 // WorkflowExecutionInfo + config of DescribeWorkflowExecution.
 function describeWorkflow(run) {
-  const running = run.status === 1;
+  const running = run.status === ExecutionStatus.RUNNING;
   const info = {
     execution: { workflowId: run.workflowId, runId: run.runId },
     type: { name: run.workflowType },
@@ -194,9 +198,9 @@ function describeWorkflow(run) {
   };
   if (!running) info.executionDuration = duration(run.closeMs - run.startMs);
   if (run.pinned || run.autoUpgrade || run.completedBy || run.override) {
-    let behavior = 0;
-    if (run.pinned) behavior = 1;
-    else if (run.autoUpgrade) behavior = 2;
+    let behavior = VersioningBehavior.UNSPECIFIED;
+    if (run.pinned) behavior = VersioningBehavior.PINNED;
+    else if (run.autoUpgrade) behavior = VersioningBehavior.AUTO_UPGRADE;
     info.versioningInfo = {
       behavior,
       versioningOverride: run.override,
@@ -206,14 +210,14 @@ function describeWorkflow(run) {
   if (run.completedBy) info.workerDeploymentName = run.completedBy.deploymentName;
   const out = {
     executionConfig: {
-      taskQueue: { name: run.taskQueue, kind: 1 },
+      taskQueue: { name: run.taskQueue, kind: TaskQueueKind.NORMAL },
       defaultWorkflowTaskTimeout: { seconds: 10 },
     },
     workflowExecutionInfo: info,
   };
   if (running && !run.firstTaskDone) {
     out.pendingWorkflowTask = {
-      state: 1,
+      state: PendingWorkflowTaskState.SCHEDULED,
       scheduledTime: ts(run.startMs),
       originalScheduledTime: ts(run.startMs),
       attempt: 1,
@@ -227,6 +231,7 @@ function describeWorkflow(run) {
 const VSTATUS_NAMES = Object.fromEntries(Object.entries(VersionStatus).map(([k, v]) => [v, k]));
 const DSTATUS_NAMES = Object.fromEntries(Object.entries(DrainageStatus).map(([k, v]) => [v, k]));
 const TQTYPE_NAMES = Object.fromEntries(Object.entries(TaskQueueType).map(([k, v]) => [v, k]));
+const MODE_NAMES = Object.fromEntries(Object.entries(WorkerVersioningMode).map(([k, v]) => [v, k]));
 const Payload = schema.type('temporal.api.common.v1.Payload');
 const VersioningOverride = schema.type('temporal.api.workflow.v1.VersioningOverride');
 
@@ -299,7 +304,7 @@ function dumpRun(sim, run) {
     identity: run.identity,
     origin: run.origin,
     versioningOverride: run.override ? schema.toJSON(VersioningOverride, VersioningOverride.fromObject(run.override)) : null,
-    pendingOutcome: run.outcome && run.status === 1 ? {
+    pendingOutcome: run.outcome && run.status === ExecutionStatus.RUNNING ? {
       status: STATUS_NAMES[run.outcome.status],
       dueTime: iso(run.outcome.dueMs),
       waitingForWorker: run.outcome.waiting,
@@ -315,7 +320,7 @@ function dumpNamespace(sim, ns) {
       taskQueue: p.taskQueue,
       type: TQTYPE_NAMES[p.type],
       identity: p.identity,
-      versioningMode: ['UNSPECIFIED', 'UNVERSIONED', 'VERSIONED'][p.versioningMode],
+      versioningMode: MODE_NAMES[p.versioningMode],
       deploymentName: p.deploymentName,
       buildId: p.buildId,
       lastAccessTime: iso(p.lastAccessMs),

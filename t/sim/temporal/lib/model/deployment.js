@@ -6,11 +6,13 @@
 // routing config (CURRENT, RAMPING) and from the drainage info (DRAINING,
 // DRAINED); everything else is INACTIVE (§6.8).
 
+const { enumValues } = require('../schema');
+
 const UNVERSIONED = '__unversioned__';
 
-const TaskQueueType = { UNSPECIFIED: 0, WORKFLOW: 1, ACTIVITY: 2, NEXUS: 3 };
-const DrainageStatus = { UNSPECIFIED: 0, DRAINING: 1, DRAINED: 2 };
-const VersionStatus = { UNSPECIFIED: 0, INACTIVE: 1, CURRENT: 2, RAMPING: 3, DRAINING: 4, DRAINED: 5, CREATED: 6 };
+const TaskQueueType = enumValues('temporal.api.enums.v1.TaskQueueType', 'TASK_QUEUE_TYPE_');
+const DrainageStatus = enumValues('temporal.api.enums.v1.VersionDrainageStatus', 'VERSION_DRAINAGE_STATUS_');
+const VersionStatus = enumValues('temporal.api.enums.v1.WorkerDeploymentVersionStatus', 'WORKER_DEPLOYMENT_VERSION_STATUS_');
 
 // Legacy (v0.31) version string, always emitted with a dot (§5).
 function legacyVersionString(deploymentName, buildId) {

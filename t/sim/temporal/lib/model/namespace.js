@@ -14,12 +14,12 @@
 
 const { invalidArgument, resourceExhausted } = require('../errors');
 const { validateNameField } = require('../profile');
+const { enumValues } = require('../schema');
 const { Deployment, Version, TaskQueueType, DrainageStatus } = require('./deployment');
 
-// ResourceExhaustedCause WORKER_DEPLOYMENT_LIMITS (enums/v1/failed_cause.proto).
-const CAUSE_WORKER_DEPLOYMENT_LIMITS = 10;
+const CAUSE_WORKER_DEPLOYMENT_LIMITS = enumValues('temporal.api.enums.v1.ResourceExhaustedCause', 'RESOURCE_EXHAUSTED_CAUSE_').WORKER_DEPLOYMENT_LIMITS;
 
-const WorkerVersioningMode = { UNSPECIFIED: 0, UNVERSIONED: 1, VERSIONED: 2 };
+const WorkerVersioningMode = enumValues('temporal.api.enums.v1.WorkerVersioningMode', 'WORKER_VERSIONING_MODE_');
 
 function pollerKey(p) {
   return [p.taskQueue, p.type, p.identity, p.versioningMode, p.deploymentName, p.buildId].join('\u0000');

@@ -12,33 +12,24 @@
 
 const { randomUUID } = require('crypto');
 const { SimError, Status, workflowAlreadyStarted } = require('../errors');
+const { enumValues } = require('../schema');
 const { TaskQueueType, DrainageStatus, VersionStatus } = require('./deployment');
 
-// temporal.api.enums.v1.WorkerVersioningMode.VERSIONED
-const WorkerVersioningMode = { VERSIONED: 2 };
-
-const ExecutionStatus = {
-  UNSPECIFIED: 0,
-  RUNNING: 1,
-  COMPLETED: 2,
-  FAILED: 3,
-  CANCELED: 4,
-  TERMINATED: 5,
-  CONTINUED_AS_NEW: 6,
-  TIMED_OUT: 7,
-  PAUSED: 8,
-};
+const WorkerVersioningMode = enumValues('temporal.api.enums.v1.WorkerVersioningMode', 'WORKER_VERSIONING_MODE_');
+const ExecutionStatus = enumValues('temporal.api.enums.v1.WorkflowExecutionStatus', 'WORKFLOW_EXECUTION_STATUS_');
+const ReusePolicy = enumValues('temporal.api.enums.v1.WorkflowIdReusePolicy', 'WORKFLOW_ID_REUSE_POLICY_');
+const ConflictPolicy = enumValues('temporal.api.enums.v1.WorkflowIdConflictPolicy', 'WORKFLOW_ID_CONFLICT_POLICY_');
 
 // Visibility names of execution statuses (ExecutionStatus search attribute).
 const STATUS_NAMES = {
-  1: 'Running',
-  2: 'Completed',
-  3: 'Failed',
-  4: 'Canceled',
-  5: 'Terminated',
-  6: 'ContinuedAsNew',
-  7: 'TimedOut',
-  8: 'Paused',
+  [ExecutionStatus.RUNNING]: 'Running',
+  [ExecutionStatus.COMPLETED]: 'Completed',
+  [ExecutionStatus.FAILED]: 'Failed',
+  [ExecutionStatus.CANCELED]: 'Canceled',
+  [ExecutionStatus.TERMINATED]: 'Terminated',
+  [ExecutionStatus.CONTINUED_AS_NEW]: 'ContinuedAsNew',
+  [ExecutionStatus.TIMED_OUT]: 'TimedOut',
+  [ExecutionStatus.PAUSED]: 'Paused',
 };
 
 // Outcome names accepted by the admin API.
@@ -53,8 +44,6 @@ const OUTCOMES = {
   timed_out: ExecutionStatus.TIMED_OUT,
 };
 
-const ReusePolicy = { UNSPECIFIED: 0, ALLOW_DUPLICATE: 1, ALLOW_DUPLICATE_FAILED_ONLY: 2, REJECT_DUPLICATE: 3, TERMINATE_IF_RUNNING: 4 };
-const ConflictPolicy = { UNSPECIFIED: 0, FAIL: 1, USE_EXISTING: 2, TERMINATE_EXISTING: 3 };
 
 class Workflows {
   constructor(sim) {

@@ -8,11 +8,11 @@ const {
   namespaceNotFound,
   resourceExhausted,
 } = require('../errors');
+const { enumValues } = require('../schema');
 const { UNVERSIONED, parseLegacyVersion } = require('../model/deployment');
 
-// ResourceExhaustedCause RPS_LIMIT and scope NAMESPACE.
-const CAUSE_RPS_LIMIT = 1;
-const SCOPE_NAMESPACE = 1;
+const CAUSE_RPS_LIMIT = enumValues('temporal.api.enums.v1.ResourceExhaustedCause', 'RESOURCE_EXHAUSTED_CAUSE_').RPS_LIMIT;
+const SCOPE_NAMESPACE = enumValues('temporal.api.enums.v1.ResourceExhaustedScope', 'RESOURCE_EXHAUSTED_SCOPE_').NAMESPACE;
 
 // Namespace handling of the frontend for the RPCs that check it themselves
 // (Describe*, Set{Current,Ramping}, List, workflow and task queue RPCs):

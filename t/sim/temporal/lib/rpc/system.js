@@ -3,6 +3,9 @@
 
 const { invalidArgument } = require('../errors');
 const { TaskQueueType } = require('../model/deployment');
+const { enumValues } = require('../schema');
+
+const TaskQueueKind = enumValues('temporal.api.enums.v1.TaskQueueKind', 'TASK_QUEUE_KIND_');
 const views = require('../views');
 const { frontendNamespace } = require('./common');
 
@@ -37,7 +40,7 @@ function DescribeTaskQueue(ctx, req) {
   if (!req.taskQueue || !req.taskQueue.name) throw invalidArgument('TaskQueue is not set on request.');
   const name = req.taskQueue.name;
   const type = req.taskQueueType || TaskQueueType.WORKFLOW;
-  const sticky = req.taskQueue.kind === 2;
+  const sticky = req.taskQueue.kind === TaskQueueKind.STICKY;
   const out = {
     pollers: sticky ? [] : ns.livePollers({ taskQueue: name, type }).map(views.pollerInfo),
     versioningInfo: sticky ? null : views.taskQueueVersioningInfo(ns, name, type),

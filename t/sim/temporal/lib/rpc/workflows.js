@@ -8,10 +8,11 @@ const { validateNameField } = require('../profile');
 const { parseLegacyVersion, TaskQueueType } = require('../model/deployment');
 const { ExecutionStatus, STATUS_NAMES } = require('../model/workflows');
 const { compile, QueryError } = require('../query');
+const schema = require('../schema');
 const views = require('../views');
 const { frontendNamespace } = require('./common');
 
-const VersioningBehavior = { UNSPECIFIED: 0, PINNED: 1, AUTO_UPGRADE: 2 };
+const VersioningBehavior = schema.enumValues('temporal.api.enums.v1.VersioningBehavior', 'VERSIONING_BEHAVIOR_');
 
 // Interpret a VersioningOverride (§3.10): if the `override` oneof is set the
 // deprecated fields are ignored; otherwise `behavior` decides.  Returns
