@@ -65,6 +65,12 @@ function acceptsJson(accept) {
   });
 }
 
+// A missing Content-Type is read as JSON, as the server's negotiation does.
+function isJsonBody(contentType) {
+  const t = (contentType || '').split(';')[0].trim().toLowerCase();
+  return t === '' || t === 'application/json';
+}
+
 function readBody(req) {
   return new Promise((resolve, reject) => {
     const chunks = [];
@@ -144,6 +150,11 @@ class Api {
       }
       const rsrc = this.resolve(info);
       if (['POST', 'PUT', 'PATCH', 'DELETE'].includes(req.method)) body = await readBody(req);
+      if ((req.method === 'POST' || req.method === 'PUT') && !isJsonBody(req.headers['content-type'])) {
+        // Only JSON bodies are modelled (the real server also takes YAML
+        // and protobuf).
+        throw statuses.unsupportedMediaType(['application/json']);
+      }
       if (rsrc === R.leases && MUTATING.has(info.verb)) {
         const cur = sim.store.get('leases', info.namespace, targetName(info, body));
         leaseBefore = cur ? cur.spec : null;

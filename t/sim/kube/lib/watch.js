@@ -195,7 +195,9 @@ async function serveWatch(sim, req, res, resource, ns, q, info) {
     };
     w.bookmarkTimer = setTimeout(tick, sim.settings.bookmarkIntervalMs);
   }
-  const timeout = q.timeoutSeconds !== undefined ? Number(q.timeoutSeconds) : sim.settings.defaultWatchTimeoutSeconds;
+  // timeoutSeconds unset or 0 means the server's own limit.
+  const asked = Number(q.timeoutSeconds);
+  const timeout = asked > 0 ? asked : sim.settings.defaultWatchTimeoutSeconds;
   if (Number.isFinite(timeout) && timeout > 0) {
     w.timers.push(setTimeout(() => w.cut('end'), timeout * 1000));
   }

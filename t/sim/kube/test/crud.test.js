@@ -214,6 +214,14 @@ test('request bodies over 3 MiB are 413', async () => {
   assert.equal(r.body.message, 'Request entity too large: limit is 3145728');
 });
 
+test('create and update bodies must be JSON: other content types are 415', async () => {
+  const r = await sim.api('POST', LEASES, { ...T, body: 'metadata: {name: y}', contentType: 'application/x-www-form-urlencoded' });
+  assert.equal(r.status, 415);
+  assert.equal(r.body.message, 'the body of the request was in an unknown format - accepted media types include: application/json');
+  const ok = await sim.api('POST', LEASES, { ...T, body: lease('ct'), contentType: 'application/json; charset=utf-8' });
+  assert.equal(ok.status, 201);
+});
+
 test('responses are JSON only: a protobuf-only Accept is 406', async () => {
   const r = await sim.api('GET', LEASES, { ...T, headers: { Accept: 'application/vnd.kubernetes.protobuf' } });
   assert.equal(r.status, 406);
