@@ -19,6 +19,7 @@ const OPTIONS = [
   { name: 'drainage-refresh', key: 'drainageRefreshMs', type: 'ms', def: 180000, help: 'interval between later drainage checks, ms' },
   { name: 'poller-ttl', key: 'pollerTtlMs', type: 'ms', def: 300000, help: 'how long a poller counts as live after its last poll, ms' },
   { name: 'reactivation', key: 'reactivation', type: 'onoff', help: 'pinned starts reopen DRAINED/INACTIVE versions (default: on after 1.31)' },
+  { name: 'summary-drainage-while-active', key: 'summaryDrainageWhileActive', type: 'onoff', def: true, help: 'summaries of versions made Current/Ramping carry an UNSPECIFIED drainage_info (server code, reference §10); off omits it as the proto comment says' },
   { name: 'propagation-delay', key: 'propagationDelayMs', type: 'ms', def: 0, help: 'async routing propagation time (1.31+), ms' },
   { name: 'read-rps', key: 'readRps', type: 'count', def: 0, help: 'Describe* rate limit per namespace and second (0 = none)' },
   { name: 'max-deployments', key: 'maxDeployments', type: 'count', def: 100, help: 'deployments per namespace' },
@@ -124,7 +125,7 @@ function parseArgs(argv) {
 // listeners, TLS and the API key).
 const RUNTIME_KEYS = new Set([
   'namespaces', 'serverVersion', 'drainageGraceMs', 'drainageRefreshMs', 'pollerTtlMs', 'reactivation',
-  'propagationDelayMs', 'readRps', 'maxDeployments', 'maxVersions', 'maxTaskQueuesPerVersion',
+  'propagationDelayMs', 'readRps', 'maxDeployments', 'maxVersions', 'maxTaskQueuesPerVersion', 'summaryDrainageWhileActive',
   'requireNamespaceHeader', 'versioningDisabled',
 ]);
 
@@ -147,8 +148,8 @@ function applyRuntimeOverrides(current, overrides) {
         out[key] = value;
         break;
       case 'onoff':
-        if (value !== null && typeof value !== 'boolean') throw bad('expected true, false or null (release default)');
-        out[key] = value === null ? undefined : value;
+        if (value !== null && typeof value !== 'boolean') throw bad('expected true, false or null (default)');
+        out[key] = value === null ? opt.def : value;
         break;
       case 'version':
         if (typeof value !== 'string') throw bad('expected a version string');

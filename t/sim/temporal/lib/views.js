@@ -58,14 +58,19 @@ function routingConfig(sim, dep) {
   return out;
 }
 
-// WorkerDeploymentInfo.WorkerDeploymentVersionSummary
+// WorkerDeploymentInfo.WorkerDeploymentVersionSummary.  Once a version has
+// been activated, servers 1.29/1.30 send a drainage_info with status
+// UNSPECIFIED while it is Current/Ramping (§10), although the proto comment
+// says it is absent then; --summary-drainage-while-active picks one.
 function versionSummary(sim, dep, v) {
+  const showDrainage = v.drainage
+    && (v.drainage.status !== DrainageStatus.UNSPECIFIED || sim.options.summaryDrainageWhileActive);
   const out = {
     version: v.key,
     createTime: ts(v.createTimeMs),
     drainageStatus: v.drainage ? v.drainage.status : DrainageStatus.UNSPECIFIED,
     deploymentVersion: deploymentVersion(dep.name, v.buildId),
-    drainageInfo: v.drainage ? drainageInfo(v.drainage) : null,
+    drainageInfo: showDrainage ? drainageInfo(v.drainage) : null,
     currentSinceTime: ts(v.currentSinceMs),
     rampingSinceTime: ts(v.rampingSinceMs),
     routingUpdateTime: ts(v.routingUpdateMs),
@@ -360,6 +365,7 @@ function dumpState(sim) {
       maxDeployments: o.maxDeployments,
       maxVersions: o.maxVersions,
       maxTaskQueuesPerVersion: o.maxTaskQueuesPerVersion,
+      summaryDrainageWhileActive: o.summaryDrainageWhileActive,
       apiKey: !!o.apiKey,
       tls: !!o.tlsCert,
       mtls: !!o.tlsCa,

@@ -72,6 +72,7 @@ test('routing on a 1.30 server', async (t) => {
     // §10: once activated, the summary carries an UNSPECIFIED drainage_info.
     assert.ok(summary(d, 'b1').drainageInfo);
     assert.equal(summary(d, 'b1').drainageInfo.status, undefined);
+    assert.ok(summary(d, 'b1').drainageInfo.lastChangedTime);
   });
 
   await t.test('ramp percentage and change times', async () => {
@@ -260,4 +261,11 @@ test('older releases lack the manager API; 1.31 propagates asynchronously', asyn
   // 1.31 accepts allow_no_pollers with an empty build (clears Current).
   await setCurrent(sim, { buildId: '', allowNoPollers: true, identity: 'other' });
   assert.equal((await describe(sim)).workerDeploymentInfo.routingConfig.currentVersion, '__unversioned__');
+
+  // The proto comment's reading: no drainage_info on an active version's summary.
+  await sim.post('/reset', { summaryDrainageWhileActive: false });
+  await sim.poll(D, 'b1');
+  await setCurrent(sim, { buildId: 'b1' });
+  d = await describe(sim);
+  assert.equal(summary(d, 'b1').drainageInfo, undefined);
 });
