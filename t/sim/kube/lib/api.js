@@ -159,17 +159,14 @@ class Api {
         const cur = sim.store.get('leases', info.namespace, targetName(info, body));
         leaseBefore = cur ? cur.spec : null;
       }
-      const opts = {
-        warnings: [], dryRun: query.dryRun === 'All', fieldValidation: query.fieldValidation, user: who.user,
-      };
       if (info.verb === 'watch') {
-        const watchEntry = { ...entry, user: who.user, token: who.token };
+        // A watch is logged when it ends.
         await serveWatch(sim, req, res, rsrc, info.namespace, query, {
-          path: url.pathname, query: queryString, user: who.user,
-          onClose: () => { watchEntry.code = 200; watchEntry.durationMs = Date.now() - started; sim.journal.request(watchEntry); },
+          path: url.pathname, query: queryString, user: who.user, onClose: () => finish(200),
         });
         return undefined;
       }
+      const opts = { warnings: [], dryRun: query.dryRun === 'All', fieldValidation: query.fieldValidation };
       const result = this.dispatch(rsrc, info, req, body, query, opts);
       this.send(res, result.code, result.obj, opts.warnings);
       finish(result.code);

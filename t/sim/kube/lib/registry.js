@@ -44,23 +44,18 @@ class Registry {
 
   // ---- decoding ----------------------------------------------------------------
 
-  parseJson(buf) {
-    const text = buf.toString('utf8');
-    try {
-      return JSON.parse(text);
-    } catch (e) {
-      return { __syntaxError: e.message, __text: text };
-    }
-  }
-
   // Decode a create/update body into the resource's type: 400 on errors as
   // handlers.transformDecodeError reports them.
-  decodeBody(res, body, type, opts) {
+  decodeBody(res, raw, type, opts) {
     const kindName = type.struct;
-    if (body && body.__syntaxError !== undefined) {
-      const summary = body.__text.length > 30 ? body.__text.slice(0, 30) + ' ...' : body.__text;
+    const text = raw.toString('utf8');
+    let body;
+    try {
+      body = JSON.parse(text);
+    } catch (e) {
+      const summary = text.length > 30 ? text.slice(0, 30) + ' ...' : text;
       throw statuses.badRequest(`the object provided is unrecognized (must be of type ${kindName}): ` +
-        `couldn't get version/kind; json parse error: ${body.__syntaxError} (${summary})`);
+        `couldn't get version/kind; json parse error: ${e.message} (${summary})`);
     }
     const gv = type === R.ScaleType ? 'autoscaling/v1' : apiVersionOf(res);
     const gotVersion = isObject(body) && typeof body.apiVersion === 'string' ? body.apiVersion : gv;
@@ -101,10 +96,8 @@ class Registry {
   // Re-encode an object the way the Go encoder would after all server-side
   // changes: struct key order, omitempty fields dropped.
   canon(res, obj) {
-    const out = decode(res.type(this.minor), obj).obj;
-    out.kind = res.kind;
-    out.apiVersion = apiVersionOf(res);
-    return { kind: out.kind, apiVersion: out.apiVersion, ...out };
+    const { kind, apiVersion, ...rest } = decode(res.type(this.minor), obj).obj;
+    return { kind: res.kind, apiVersion: apiVersionOf(res), ...rest };
   }
 
   // ---- reads ---------------------------------------------------------------------
@@ -199,8 +192,7 @@ class Registry {
   // ---- create --------------------------------------------------------------------
 
   create(res, ns, rawBody, opts) {
-    const body = this.parseJson(rawBody);
-    const obj = this.decodeBody(res, body, res.type(this.minor), opts);
+    const obj = this.decodeBody(res, rawBody, res.type(this.minor), opts);
     // Admission (NamespaceLifecycle) runs before the registry.
     this.requireNamespace(ns);
     this.beforeCreate(res, ns, obj, opts);
@@ -252,8 +244,7 @@ class Registry {
   // ---- update (PUT) --------------------------------------------------------------
 
   update(res, ns, name, rawBody, opts) {
-    const body = this.parseJson(rawBody);
-    const obj = this.decodeBody(res, body, res.type(this.minor), opts);
+    const obj = this.decodeBody(res, rawBody, res.type(this.minor), opts);
     checkName(obj, ns, name);
     const existing = this.store.get(res.plural, ns, name);
     if (!existing) {
@@ -431,8 +422,7 @@ class Registry {
   }
 
   putScale(res, ns, name, rawBody, opts) {
-    const body = this.parseJson(rawBody);
-    const scale = this.decodeBody(res, body, R.ScaleType, opts);
+    const scale = this.decodeBody(res, rawBody, R.ScaleType, opts);
     checkName(scale, ns, name);
     const existing = this.store.get(res.plural, ns, name);
     if (!existing) throw statuses.notFound(res.group, res.plural, name);
@@ -456,11 +446,12 @@ class Registry {
   delete(res, ns, name, rawBody, query, opts) {
     let options = {};
     if (rawBody && rawBody.length) {
-      const b = this.parseJson(rawBody);
-      if (b.__syntaxError !== undefined || !isObject(b)) {
-        throw statuses.badRequest(`the object provided is unrecognized (must be of type DeleteOptions): ${b.__syntaxError || 'not a JSON object'}`);
+      try {
+        options = JSON.parse(rawBody.toString('utf8'));
+      } catch (e) {
+        throw statuses.badRequest(`the object provided is unrecognized (must be of type DeleteOptions): ${e.message}`);
       }
-      options = b;
+      if (!isObject(options)) throw statuses.badRequest('the object provided is unrecognized (must be of type DeleteOptions): not a JSON object');
     }
     if (query.propagationPolicy) options.propagationPolicy = query.propagationPolicy;
     if (query.gracePeriodSeconds !== undefined) options.gracePeriodSeconds = Number(query.gracePeriodSeconds);
