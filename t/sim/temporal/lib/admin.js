@@ -7,7 +7,7 @@
 // "grpcCode".
 
 const http = require('http');
-const { SimError, parseCode, codeName } = require('./errors');
+const { SimError, parseCode } = require('./errors');
 const { TaskQueueType, DrainageStatus } = require('./model/deployment');
 const { WorkerVersioningMode } = require('./model/namespace');
 const { ExecutionStatus, OUTCOMES } = require('./model/workflows');
@@ -386,4 +386,4 @@ class AdminServer {
   }
 }
 
-module.exports = { AdminServer, codeName };
+module.exports = { AdminServer };

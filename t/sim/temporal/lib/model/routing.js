@@ -11,8 +11,8 @@
 // change already in effect with the same identity succeeds even with a
 // stale token and returns the latest token.
 
-const { Status, SimError, failedPrecondition, notFound } = require('../errors');
-const { UNVERSIONED, DrainageStatus, legacyVersionString } = require('./deployment');
+const { failedPrecondition, notFound } = require('../errors');
+const { UNVERSIONED, DrainageStatus } = require('./deployment');
 
 function tokenMatches(dep, token) {
   return !token || token.length === 0 || Buffer.compare(Buffer.from(token), dep.conflictToken) === 0;
@@ -323,7 +323,4 @@ module.exports = {
   deleteVersion,
   deleteDeployment,
   updateMetadata,
-  legacyVersionString,
-  SimError,
-  Status,
 };

@@ -13,7 +13,7 @@
 const { randomUUID } = require('crypto');
 const { SimError, Status, workflowAlreadyStarted } = require('../errors');
 const { enumValues } = require('../schema');
-const { TaskQueueType, DrainageStatus, VersionStatus } = require('./deployment');
+const { TaskQueueType, VersionStatus } = require('./deployment');
 
 const WorkerVersioningMode = enumValues('temporal.api.enums.v1.WorkerVersioningMode', 'WORKER_VERSIONING_MODE_');
 const ExecutionStatus = enumValues('temporal.api.enums.v1.WorkflowExecutionStatus', 'WORKFLOW_EXECUTION_STATUS_');
@@ -238,4 +238,4 @@ class Workflows {
   }
 }
 
-module.exports = { Workflows, ExecutionStatus, STATUS_NAMES, OUTCOMES, ReusePolicy, ConflictPolicy, DrainageStatus };
+module.exports = { Workflows, ExecutionStatus, STATUS_NAMES, OUTCOMES, ReusePolicy, ConflictPolicy };

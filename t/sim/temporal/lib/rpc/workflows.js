@@ -6,7 +6,7 @@
 const { invalidArgument, failedPrecondition, notFound } = require('../errors');
 const { validateNameField } = require('../profile');
 const { parseLegacyVersion, TaskQueueType } = require('../model/deployment');
-const { ExecutionStatus, STATUS_NAMES } = require('../model/workflows');
+const { STATUS_NAMES } = require('../model/workflows');
 const { compile, QueryError } = require('../query');
 const schema = require('../schema');
 const views = require('../views');
@@ -152,5 +152,4 @@ module.exports = {
   DescribeWorkflowExecution,
   CountWorkflowExecutions,
   parseOverride,
-  ExecutionStatus,
 };
