@@ -17,16 +17,16 @@ const { Sim } = require('./lib/sim');
 const USAGE = 'usage: server.js --cert FILE --key FILE [--port N] [--admin-port N] ' +
   '[--token TOKEN[,USER]]... [--token-file FILE] [--namespace NS]... [--version X.Y[.Z]]';
 
-function die(msg) {
-  process.stderr.write(`kube-sim: ${msg}\n${USAGE}\n`);
-  process.exit(2);
-}
+class UsageError extends Error {}
+
+function usage(msg) { throw new UsageError(msg); }
 
 function parsePort(v, flag) {
-  if (!/^[0-9]+$/.test(v || '') || Number(v) > 65535) die(`${flag} needs a port number 0-65535, got ${JSON.stringify(v)}`);
+  if (!/^[0-9]+$/.test(v || '') || Number(v) > 65535) usage(`${flag} needs a port number 0-65535, got ${JSON.stringify(v)}`);
   return Number(v);
 }
 
+// Parse the command line; throws UsageError naming the bad argument.
 function parseArgs(argv) {
   const o = { tokens: [], namespaces: [], port: 0, adminPort: 0 };
   for (let i = 0; i < argv.length; i++) {
@@ -36,7 +36,7 @@ function parseArgs(argv) {
     const inline = a.startsWith('--') && eq > 0 ? a.slice(eq + 1) : undefined;
     const value = () => {
       if (inline !== undefined) return inline;
-      if (i + 1 >= argv.length) die(`${flag} needs a value`);
+      if (i + 1 >= argv.length) usage(`${flag} needs a value`);
       return argv[++i];
     };
     switch (flag) {
@@ -48,33 +48,48 @@ function parseArgs(argv) {
       case '--token-file': o.tokenFile = value(); break;
       case '--namespace': o.namespaces.push(value()); break;
       case '--version': o.version = value(); break;
-      case '-h': case '--help':
-        process.stdout.write(USAGE + '\n');
-        process.exit(0);
-        break;
-      default: die(`unknown argument ${JSON.stringify(a)}`);
+      case '-h': case '--help': o.help = true; break;
+      default: usage(`unknown argument ${JSON.stringify(a)}`);
     }
   }
-  if (!o.cert || !o.key) die('--cert and --key are required');
+  if (!o.help && (!o.cert || !o.key)) usage('--cert and --key are required');
   return o;
 }
 
-async function main() {
-  const o = parseArgs(process.argv.slice(2));
+// Everything that can be wrong before listening: arguments, files, version.
+function prepare(argv) {
+  const o = parseArgs(argv);
+  if (o.help) return { help: true };
   let cert;
   let key;
   try {
     cert = fs.readFileSync(o.cert);
     key = fs.readFileSync(o.key);
   } catch (e) {
-    die(`cannot read certificate or key: ${e.message}`);
+    usage(`cannot read certificate or key: ${e.message}`);
   }
-  let sim;
   try {
-    sim = new Sim({ version: o.version, tokens: o.tokens, tokenFile: o.tokenFile, namespaces: o.namespaces });
+    const sim = new Sim({ version: o.version, tokens: o.tokens, tokenFile: o.tokenFile, namespaces: o.namespaces });
+    return { sim, cert, key, o };
   } catch (e) {
-    die(e.message);
+    return usage(e.message);
   }
+}
+
+async function main() {
+  let prep;
+  try {
+    prep = prepare(process.argv.slice(2));
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`kube-sim: ${e.message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (prep.help) {
+    process.stdout.write(USAGE + '\n');
+    return;
+  }
+  const { sim, cert, key, o } = prep;
   const ports = await sim.listen({ cert, key, port: o.port, adminPort: o.adminPort });
   process.stdout.write(JSON.stringify({ port: ports.port, admin: ports.admin }) + '\n');
   sim.log(`serving ${sim.versionInfo().gitVersion} on https://127.0.0.1:${ports.port}, admin on http://127.0.0.1:${ports.admin}`);
@@ -89,7 +104,11 @@ async function main() {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-main().catch((e) => {
-  process.stderr.write(`kube-sim: ${e && e.stack ? e.stack : e}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((e) => {
+    process.stderr.write(`kube-sim: ${e && e.stack ? e.stack : e}\n`);
+    process.exit(1);
+  });
+}
+
+module.exports = { prepare, parseArgs, UsageError };

@@ -5,6 +5,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { spawn, spawnSync, execFileSync } = require('child_process');
+const { prepare, UsageError } = require('../server');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -12,9 +13,23 @@ const https = require('https');
 const net = require('net');
 const { startSim, certs, SERVER, MKCERTS, LEASES, waitFor } = require('./helpers');
 
-test('stdout carries exactly one JSON line with both ports; SIGTERM exits 0 with a watch open', async () => {
+test('stdout carries exactly one JSON line; TLS verifies with the test CA only; SIGTERM exits 0 with a watch open', async () => {
   const sim = await startSim();
   assert.equal(sim.stdoutLines.length, 1);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kube-sim-other-'));
+  try {
+    execFileSync('sh', [MKCERTS, dir]);
+    const get = (ca) => new Promise((resolve, reject) => {
+      https.get({ host: '127.0.0.1', port: sim.port, path: '/version', ca, agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode));
+      }).on('error', reject);
+    });
+    assert.equal(await get(sim.caPem), 200);
+    await assert.rejects(get(fs.readFileSync(path.join(dir, 'ca.crt'))), /self[- ]signed|unable to verify|certificate/i);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
   assert.deepEqual(Object.keys(JSON.parse(sim.stdoutLines[0])), ['port', 'admin']);
   assert.notEqual(sim.port, sim.adminPort);
   const w = await sim.watch(`${LEASES}?watch=1`, { token: 'admin-token' });
@@ -45,29 +60,28 @@ test('listens on loopback only, on the requested ports', async () => {
   }
 });
 
-test('argument errors exit 2 with a message naming the problem', async () => {
+test('argument errors name the problem', () => {
   const c = certs();
   const cases = [
     [[], /--cert and --key are required/],
     [['--cert', c.cert, '--key', c.key, '--port', 'http'], /--port needs a port number/],
+    [['--cert', c.cert, '--key', c.key, '--port', '70000'], /--port needs a port number/],
     [['--cert', c.cert, '--key', c.key, '--bogus'], /unknown argument "--bogus"/],
+    [['--cert', c.cert, '--key'], /--key needs a value/],
     [['--cert', c.cert, '--key', c.key, '--version', 'latest'], /--version must look like 1.30/],
     [['--cert', '/nonexistent', '--key', c.key], /cannot read certificate or key/],
     [['--cert', c.cert, '--key', c.key, '--token-file', '/nonexistent'], /ENOENT/],
   ];
-  const runs = await Promise.all(cases.map(([args]) => run(args)));
-  cases.forEach(([args, re], i) => {
-    const r = runs[i];
-    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
-    assert.match(r.stderr, re);
-    assert.equal(r.stdout, '');
-  });
+  for (const [args, re] of cases) assert.throws(() => prepare(args), (e) => e instanceof UsageError && re.test(e.message), args.join(' '));
+  const ok = prepare(['--cert', c.cert, '--key', c.key, '--token=t1,u1', '--namespace', 'a', '--version', 'v1.29.3']);
+  assert.equal(ok.o.tokens[0], 't1,u1');
+  assert.equal(ok.sim.versionInfo().gitVersion, 'v1.29.3');
+  assert.ok(ok.sim.namespaces.has('a'));
 });
 
-// Run the server to completion; resolves { status, stdout, stderr }.
-function run(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SERVER, ...args]);
+test('an argument error exits 2 with the message on stderr and nothing on stdout', async () => {
+  const r = await new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SERVER, '--cert', certs().cert, '--key', certs().key, '--bogus']);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
@@ -75,7 +89,10 @@ function run(args) {
     child.on('error', reject);
     child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
-}
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /unknown argument "--bogus"\nusage: server\.js/);
+  assert.equal(r.stdout, '');
+});
 
 test('mkcerts.sh writes a CA and a server certificate for 127.0.0.1, ::1 and localhost', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kube-sim-mk-'));
@@ -91,24 +108,5 @@ test('mkcerts.sh writes a CA and a server certificate for 127.0.0.1, ::1 and loc
     assert.equal(usage.status, 2);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-test('TLS: the test CA verifies the server; another CA does not', async () => {
-  const sim = await startSim();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kube-sim-other-'));
-  try {
-    execFileSync('sh', [MKCERTS, dir]);
-    const get = (ca) => new Promise((resolve, reject) => {
-      https.get({ host: '127.0.0.1', port: sim.port, path: '/version', ca, agent: false }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode));
-      }).on('error', reject);
-    });
-    assert.equal(await get(sim.caPem), 200);
-    await assert.rejects(get(fs.readFileSync(path.join(dir, 'ca.crt'))), /self[- ]signed|unable to verify|certificate/i);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-    await sim.stop();
   }
 });
