@@ -19,6 +19,26 @@ const { handlerFor, DEPLOYMENT_RPCS } = require('./rpc');
 
 const MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
 
+// SDK names whose client-version the server's version checker parses
+// (reference §1.2); other names are not checked.
+const KNOWN_CLIENT_NAMES = new Set([
+  'temporal-go', 'temporal-java', 'temporal-php', 'temporal-typescript', 'temporal-python',
+  'temporal-dotnet', 'temporal-ruby', 'temporal-cli', 'temporal-ui', 'temporal-server',
+]);
+const SEMVER = /^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
+const RANGE_COMPARATOR = /^(?:[<>]=?|=|~|\^)?v?(?:\d+|x|\*)(?:\.(?:\d+|x|\*)){0,2}(?:-[0-9A-Za-z.-]+)?$/;
+
+// A semver range as accepted by the server: alternatives separated by
+// "||", each a space-separated list of comparators or a hyphen range.
+function validSemverRange(s) {
+  return s.split('||').every((alt) => {
+    const parts = alt.trim().split(/\s+/).filter(Boolean);
+    if (!parts.length) return false;
+    if (parts.length === 3 && parts[1] === '-') return RANGE_COMPARATOR.test(parts[0]) && RANGE_COMPARATOR.test(parts[2]);
+    return parts.every((p) => RANGE_COMPARATOR.test(p));
+  });
+}
+
 // Stands in for a request whose bytes protobufjs could not decode.
 class UndecodableRequest {
   constructor(reason) {
@@ -123,7 +143,7 @@ class GrpcFrontend {
     const ns = firstMetadata(md, 'temporal-namespace');
     if (ns !== null) parts.push(`temporal-namespace=${JSON.stringify(ns)}`);
     if (md.get('authorization').length) parts.push('authorization=<redacted>');
-    for (const k of ['client-name', 'client-version', 'temporal-resource-id']) {
+    for (const k of ['client-name', 'client-version', 'supported-server-versions', 'temporal-resource-id']) {
       const v = firstMetadata(md, k);
       if (v !== null) parts.push(`${k}=${JSON.stringify(v)}`);
     }
@@ -167,6 +187,23 @@ class GrpcFrontend {
     } else {
       c.present += 1;
     }
+  }
+
+  // client-name / client-version / supported-server-versions (§1.2):
+  // recorded always; a known SDK name with a version that is not semver,
+  // or a malformed supported-server-versions range, is INVALID_ARGUMENT.
+  checkClientHeaders(md) {
+    const name = firstMetadata(md, 'client-name');
+    const version = firstMetadata(md, 'client-version');
+    if (name !== null || version !== null) {
+      const key = `${name ?? ''}/${version ?? ''}`;
+      this.sim.counters.clients[key] = (this.sim.counters.clients[key] || 0) + 1;
+    }
+    if (name !== null && KNOWN_CLIENT_NAMES.has(name) && !SEMVER.test(version || '')) {
+      throw invalidArgument('Unable to parse client version');
+    }
+    const range = firstMetadata(md, 'supported-server-versions');
+    if (range !== null && !validSemverRange(range)) throw invalidArgument('Unable to parse supported server versions');
   }
 
   faultError(rule, name, req) {
@@ -214,6 +251,7 @@ class GrpcFrontend {
         else throw err;
       }
       this.authenticate(md);
+      this.checkClientHeaders(md);
       this.checkNamespaceHeader(name, Req, req, md);
       const res = handlerFor(name, sim.profile)({ sim, method: name, metadata: md }, req);
       if (afterError) throw afterError;

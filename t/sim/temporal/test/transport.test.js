@@ -221,6 +221,17 @@ test('release gating and unimplemented methods', async () => {
   assert.equal((await sim.call('GetSystemInfo', {})).serverVersion, '1.29.0');
 });
 
+test('client headers', async () => {
+  await sim.post('/reset');
+  await sim.call('GetSystemInfo', {}, { metadata: { 'client-name': 'twa', 'client-version': 'not-semver' } });
+  await sim.call('GetSystemInfo', {}, { metadata: { 'client-name': 'temporal-go', 'client-version': '1.31.0', 'supported-server-versions': '>=1.28.0 <2.0.0' } });
+  await expectGrpcError(sim.call('GetSystemInfo', {}, { metadata: { 'client-name': 'temporal-go', 'client-version': 'dev' } }),
+    'INVALID_ARGUMENT', 'Unable to parse client version');
+  await expectGrpcError(sim.call('GetSystemInfo', {}, { metadata: { 'supported-server-versions': '>=one' } }), 'INVALID_ARGUMENT');
+  const st = await sim.state();
+  assert.deepEqual(st.counters.clients, { 'twa/not-semver': 1, 'temporal-go/1.31.0': 1, 'temporal-go/dev': 1 });
+});
+
 test('process protocol: usage errors, reset, one stdout line, SIGTERM', async () => {
   const bad = spawnSync(process.execPath, [path.join(__dirname, '..', 'server.js'), '--bogus'], { encoding: 'utf8' });
   assert.equal(bad.status, 2);

@@ -18,6 +18,7 @@ function newCounters() {
     unknownFieldRequests: 0,
     unknownFieldFindings: [], // most recent first, capped
     namespaceHeader: { present: 0, missing: 0, mismatch: 0, onGetSystemInfo: 0 },
+    clients: {}, // "client-name/client-version" -> calls
     unauthenticated: 0,
     faultsInjected: 0,
   };
