@@ -1,4 +1,6 @@
 /* planner: check the observation, build the view of every version, plan. */
+#include "config.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,7 +336,7 @@ kth_latest(int64_t *t, size_t n, size_t k, int64_t floor)
 	return t[k - 1] > floor ? t[k - 1] : floor;
 }
 
-/* Health of v against the deployment-wide min-ready (see planner.h). */
+/* Health of a registered v against the deployment-wide min-ready (planner.h). */
 void
 pl_health(struct pl_ctx *c, struct pl_version *v, struct pl_health *h)
 {
@@ -345,18 +347,17 @@ pl_health(struct pl_ctx *c, struct pl_version *v, struct pl_health *h)
 	bool ready;
 
 	memset(h, 0, sizeof *h);
+	/* The target has replicas, so total >= 1 and required >= 1. */
 	if (mr->is_percent)
 		h->required = (int)(((int64_t)v->total * mr->value + 99) / 100);
 	else {
 		h->required = mr->value;
 		h->impossible = mr->value > v->total;
 	}
-	if (h->required < 1)
-		h->required = 1;
 	h->met = !h->impossible && v->healthy >= h->required;
 	if (v == c->ramping) {
 		floor = o->routing.ramping_changed_at;
-		if (v->sum != NULL && v->sum->ramping_since > floor)
+		if (v->sum->ramping_since > floor)
 			floor = v->sum->ramping_since;
 	}
 	t = xcalloc(o->nhealth + 1, sizeof *t);
@@ -470,7 +471,7 @@ init_status(struct pl_ctx *c)
 		st->target_build_id = xstrdup(c->target->build);
 	for (size_t i = 0; i < c->nv; i++) {
 		struct pl_version *v = &c->v[i];
-		struct planner_version_status *vs = &st->versions[i];
+		struct planner_status_version *vs = &st->versions[i];
 
 		v->st = vs;
 		vs->build_id = xstrdup(v->build);
@@ -520,9 +521,6 @@ planner_plan(const struct planner_observed *obs,
 	}
 	pl_warnings(&c);
 	pl_sort(out);
-	if (out->summary == NULL)
-		out->summary = xstrdup(out->nactions > 0 ? out->actions[0].reason :
-		    "nothing to do");
 	free(c.v);
 	return 0;
 }

@@ -114,8 +114,9 @@
  *    DeleteWorkerDeploymentVersion (not while a task queue has pollers).
  *  - Never activated (Inactive or NotRegistered) and superseded since S (the
  *    creation of the oldest Deployment of another build that is newer than
- *    it) with no gate workflow running: the same timing from S; versions
- *    Temporal does not know are never deleted there.
+ *    it) with no gate workflow running: the same timing from S; a version
+ *    Temporal does not know (or knows only as CREATED) is never deleted
+ *    on the Temporal side.
  *
  * Warnings without an action: several Deployments for one build ID
  * (DuplicateBuildId, every one of them is acted on), a Deployment whose pod
@@ -357,7 +358,7 @@ enum planner_state {
 };
 
 /* One line of the status summary. */
-struct planner_version_status {
+struct planner_status_version {
 	char			*build_id;
 	enum planner_state	 state;
 	double			 ramp_percent;	/* Ramping only */
@@ -383,7 +384,7 @@ struct planner_status {
 	char				*blocked;	/* deployment-wide block, or NULL */
 	size_t				 unknown_health;	/* entries of unknown builds */
 	size_t				 stale_health;		/* entries ignored as stale */
-	struct planner_version_status	*versions;	/* newest first */
+	struct planner_status_version	*versions;	/* newest first */
 	size_t				 nversions;
 };
 

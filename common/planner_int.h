@@ -18,7 +18,7 @@ struct pl_version {
 	int				 healthy;
 	int				 reporting;	/* non-terminating fresh entries */
 	int				 total;
-	struct planner_version_status	*st;
+	struct planner_status_version	*st;
 };
 
 /* Health of the target against its min-ready. */
@@ -72,6 +72,9 @@ void	 pl_event(struct pl_ctx *c, struct pl_version *v,
 	    __attribute__((format(printf, 6, 7)));
 void	 pl_block(struct pl_ctx *c, struct pl_version *v, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
+void	 pl_note(struct pl_ctx *c, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 pl_held(struct pl_ctx *c, struct pl_version *v, const char *wanted);
 void	 pl_wake(struct pl_ctx *c, int64_t t);
 void	 pl_sort(struct planner_result *r);
 void	 pl_fmt_time(int64_t ms, char *buf, size_t len);

@@ -1,4 +1,6 @@
 /* planner_rollout: the routing decision for the target and its gate. */
+#include "config.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,19 +10,6 @@
 #include "planner.h"
 #include "planner_int.h"
 #include "xalloc.h"
-
-/* Block a Temporal write because another client holds the manager identity. */
-static void
-manager_held(struct pl_ctx *c, struct pl_version *v, const char *wanted)
-{
-	pl_event(c, v, NULL, PLANNER_EVENT_WARNING, "ManagerIdentityHeld",
-	    "the manager identity of %s is held by '%s', not '%s'; twa makes "
-	    "no Temporal writes until it is released (wanted: %s)",
-	    c->cfg->deployment_name, c->obs->manager_identity,
-	    c->cfg->identity, wanted);
-	pl_block(c, NULL, "manager identity held by '%s'; no Temporal writes "
-	    "(wanted: %s)", c->obs->manager_identity, wanted);
-}
 
 /*
  * Emit one routing write (SET_CURRENT, or SET_RAMPING with v NULL to clear)
@@ -41,7 +30,7 @@ route(struct pl_ctx *c, enum planner_action_kind kind, struct pl_version *v,
 	why = xvasprintf(fmt, ap);
 	va_end(ap);
 	if (c->held)
-		manager_held(c, about, why);
+		pl_held(c, about, why);
 	else if (!pl_token_ok(c))
 		pl_block(c, about, "%s; blocked: no conflict token observed, "
 		    "and routing is never written without one", why);
@@ -173,7 +162,7 @@ gate_passed(struct pl_ctx *c, struct pl_version *t)
 		return false;
 	}
 	if (nstart > 0 && c->held) {
-		manager_held(c, t, "start the gate workflows");
+		pl_held(c, t, "start the gate workflows");
 		return false;
 	}
 	for (size_t i = 0; i < sum->ntask_queues; i++) {
@@ -284,10 +273,8 @@ progressive(struct pl_ctx *c, struct pl_version *t)
 	if (c->now < due) {
 		pl_wake(c, due);
 		pl_fmt_time(due, next, sizeof next);
-		if (c->out->summary == NULL)
-			c->out->summary = xasprintf("ramping %s at step %zu/%zu "
-			    "(%d%%) since %s; next at %s", t->build, i + 1, n,
-			    s->steps[i].percent, at, next);
+		pl_note(c, "ramping %s at step %zu/%zu (%d%%) since %s; next at "
+		    "%s", t->build, i + 1, n, s->steps[i].percent, at, next);
 		return;
 	}
 	if (i + 1 < n)
@@ -322,7 +309,7 @@ steady(struct pl_ctx *c, struct pl_version *t)
 	struct pl_version *about = c->ramping != NULL ? c->ramping : t;
 
 	if (!c->ramp_exists || c->s->rollout == SETTINGS_ROLLOUT_MANUAL) {
-		c->out->summary = xasprintf("steady: %s is current", t->build);
+		pl_note(c, "steady: %s is current", t->build);
 		return;
 	}
 	route(c, PLANNER_SET_RAMPING, NULL, 0, about, PLANNER_EVENT_NORMAL,
@@ -355,7 +342,7 @@ pl_rollout(struct pl_ctx *c)
 		    "(%s is %s)", t->build, planner_state_name(t->state));
 		return;
 	}
-	if (t->state == PLANNER_STATE_NOT_REGISTERED) {
+	if (t->state == PLANNER_STATE_NOT_REGISTERED || t->sum == NULL) {
 		pl_block(c, t, "waiting for %s to register: no worker of this "
 		    "build has polled Temporal yet", t->build);
 		return;

@@ -1,4 +1,6 @@
 /* planner_sunset: scale down and delete what is done; warn about the odd. */
+#include "config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,11 +43,11 @@ superseded_since(const struct pl_ctx *c, const struct pl_version *v)
 	return best;
 }
 
-/* Whether a task queue of v reports a live poller (unknown: no). */
+/* Whether a task queue of v (registered) reports a live poller (unknown: no). */
 static bool
 has_pollers(const struct pl_version *v)
 {
-	if (v->sum == NULL || !v->sum->task_queues_known)
+	if (!v->sum->task_queues_known)
 		return false;
 	for (size_t i = 0; i < v->sum->ntask_queues; i++)
 		if (v->sum->task_queues[i].has_pollers)
@@ -83,7 +85,8 @@ retire(struct pl_ctx *c, struct pl_version *v, int64_t since, const char *why)
 	pl_fmt_time(scale_at, sat, sizeof sat);
 	pl_fmt_time(delete_at, dat, sizeof dat);
 	if (c->now < scale_at) {
-		pl_wake(c, scale_at);
+		/* Nothing left to scale: the next decision is the delete. */
+		pl_wake(c, v->replicas > 0 ? scale_at : delete_at);
 		return;
 	}
 	for (size_t i = 0; i < o->ndeployments; i++) {
@@ -127,7 +130,10 @@ retire(struct pl_ctx *c, struct pl_version *v, int64_t since, const char *why)
 		a->regarding_name = xstrdup(d->name);
 		a->regarding_uid = xstrdup(d->uid);
 	}
-	if (v->ndeps > 0 || v->sum == NULL)
+	/* A version with no Deployment left came from a summary: retire only
+	   sees Drained, Inactive and NotRegistered versions, and a build known
+	   from the routing config alone is Current or Ramping. */
+	if (v->ndeps > 0 || v->state == PLANNER_STATE_NOT_REGISTERED)
 		return;
 	if (has_pollers(v)) {
 		pl_block(c, v, "waiting for the pollers of %s to go before "
@@ -135,11 +141,7 @@ retire(struct pl_ctx *c, struct pl_version *v, int64_t since, const char *why)
 		return;
 	}
 	if (c->held) {
-		pl_event(c, v, NULL, PLANNER_EVENT_WARNING, "ManagerIdentityHeld",
-		    "the manager identity of %s is held by '%s', not '%s'; "
-		    "version %s is not deleted on the Temporal side",
-		    c->cfg->deployment_name, c->obs->manager_identity,
-		    c->cfg->identity, v->build);
+		pl_held(c, v, "delete the Temporal version");
 		pl_block(c, v, "manager identity held by '%s'; not deleting "
 		    "the Temporal version", c->obs->manager_identity);
 		return;
