@@ -574,8 +574,7 @@ static void
 board_write(struct board *b)
 {
 	int64_t now = kube_now_ms();
-	int64_t t = b->report_ms < 10000 ? b->report_ms : 10000;
-	struct kube_opts o = { .timeout_ms = t, .deadline_ms = t,
+	struct kube_opts o = { .timeout_ms = 10000, .deadline_ms = 10000,
 	    .retry = KUBE_RETRY_IDEMPOTENT };
 	char *val = board_entry_value(b->build, b->state, b->reason,
 	    b->changed_us, board_wall_us(), b->pod);

@@ -579,8 +579,8 @@ lease_tick(struct lease *l)
 	x ^= x >> 7;
 	x ^= x << 17;
 	l->rnd = x;
-	/* poll at 80-100% of the retry period so a release is seen within it */
-	d = l->retry_ms * 4 / 5 + (int64_t)(x % (uint64_t)(l->retry_ms / 5 + 1));
+	/* poll at 70-95% of the retry period so a release is seen within it */
+	d = l->retry_ms * 7 / 10 + (int64_t)(x % (uint64_t)(l->retry_ms / 4 + 1));
 	if (l->have_rec && l->rec.holder != NULL && *l->rec.holder != '\0') {
 		expiry = l->observed_ms + (l->rec.duration_s > 0 ?
 		    l->rec.duration_s * 1000 : l->lease_ms);
