@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -26,9 +27,11 @@
 #include <grpc/grpc_security.h>
 #include <grpc/slice.h>
 #include <grpc/support/alloc.h>
+#include <grpc/support/log.h>
 #include <grpc/support/time.h>
 
 #include "grpcq.h"
+#include "log.h"
 #include "xalloc.h"
 
 #define GRPCQ_DEFAULT_MAX_MESSAGE	(4 * 1024 * 1024)
@@ -303,6 +306,43 @@ grpcq_channel(const struct grpcq_opts *o, size_t max_message, char **cause)
 	return ch;
 }
 
+/*
+ * grpc's own log lines, as logfmt (sub=grpc) with one write(2) each: they
+ * come from grpc threads, so no shared log context is touched. grpc errors
+ * (failed handshakes and the like) are warnings: each call reports its
+ * own status anyway.
+ */
+static void
+grpcq_log_cb(gpr_log_func_args *a)
+{
+	enum log_level lvl;
+	struct timespec ts;
+	struct log_field f[2];
+	char *line;
+	size_t len, off = 0;
+	ssize_t n;
+
+	lvl = a->severity == GPR_LOG_SEVERITY_ERROR ? LOG_LEVEL_WARN :
+	    LOG_LEVEL_DEBUG;
+	if (!log_enabled(lvl))
+		return;
+	f[0] = LS("file", a->file != NULL ? a->file : "");
+	f[1] = LI("line", a->line);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	line = log_format_line((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000,
+	    lvl, "grpc", a->message != NULL ? a->message : "", NULL, 0, f, 2);
+	len = strlen(line);
+	while (off < len) {
+		n = write(STDERR_FILENO, line + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	free(line);
+}
+
 /* Create a queue, its thread and its channel. Caller frees with grpcq_free. */
 struct grpcq *
 grpcq_new(struct event_base *base, const struct grpcq_opts *o, char **cause)
@@ -325,6 +365,7 @@ grpcq_new(struct event_base *base, const struct grpcq_opts *o, char **cause)
 	TAILQ_INIT(&q->inflight);
 	TAILQ_INIT(&q->done);
 	pthread_mutex_init(&q->lock, NULL);
+	gpr_set_log_function(grpcq_log_cb);
 	grpc_init();
 
 	q->channel = grpcq_channel(o, q->max_message, cause);
