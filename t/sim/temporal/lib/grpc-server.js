@@ -259,6 +259,10 @@ class GrpcFrontend {
         code = 'CANCELLED';
         return;
       }
+      if (sim.log.enabled('debug')) {
+        const Res = m.resolvedResponseType;
+        sim.log.debug(`rpc ${name} -> OK res=${JSON.stringify(schema.toJSON(Res, Res.fromObject(res)))}`);
+      }
       callback(null, res);
     } catch (err) {
       if (!(err instanceof SimError)) throw err;

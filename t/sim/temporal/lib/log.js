@@ -11,6 +11,10 @@ class Logger {
     this.stream = stream;
   }
 
+  enabled(level) {
+    return LEVELS[level] >= this.threshold;
+  }
+
   write(level, msg) {
     if (LEVELS[level] < this.threshold) return;
     this.stream.write(`${new Date().toISOString()} temporal-sim ${level} ${msg}\n`);

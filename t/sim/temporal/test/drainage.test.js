@@ -4,7 +4,7 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { startSim, expectGrpcError, waitFor, tsMs } = require('./helpers');
+const { startSim, expectGrpcError, waitFor, tsMs } = require('../harness');
 
 const NS = 'default';
 // Deployment of the running subtest (subtests of one file run in sequence).

@@ -5,7 +5,7 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { startSim, expectGrpcError, tsMs } = require('./helpers');
+const { startSim, expectGrpcError, tsMs } = require('../harness');
 
 const NS = 'default';
 const D = 'orders';

@@ -9,7 +9,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { execFileSync, spawnSync } = require('child_process');
-const { startSim, expectGrpcError, statusDetails, schema, grpc } = require('./helpers');
+const { startSim, expectGrpcError, statusDetails, schema, grpc } = require('../harness');
 
 const NS = 'default';
 

@@ -4,7 +4,7 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { startSim, expectGrpcError, statusDetails, waitFor } = require('./helpers');
+const { startSim, expectGrpcError, statusDetails, waitFor } = require('../harness');
 
 const NS = 'default';
 const D = 'orders';

@@ -7,9 +7,9 @@ const { spawn } = require('child_process');
 const http = require('http');
 const path = require('path');
 const grpc = require('@grpc/grpc-js');
-const schema = require('../lib/schema');
+const schema = require('./lib/schema');
 
-const SERVER = path.join(__dirname, '..', 'server.js');
+const SERVER = path.join(__dirname, 'server.js');
 
 // Poll `fn` until it returns a truthy value or the deadline passes.
 async function waitFor(fn, { timeoutMs = 15000, intervalMs = 20, what = 'condition' } = {}) {
