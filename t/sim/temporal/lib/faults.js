@@ -118,7 +118,7 @@ class FaultInjector {
       if (isDelay) delay = r;
       else fail = r;
     }
-    this.rules = this.rules.filter((r) => r.remaining > 0);
+    // Used-up rules stay listed (remaining 0) so tests can read `fired`.
     return { delayMs: delay ? delay.delayMs : 0, rule: fail };
   }
 }

@@ -115,9 +115,13 @@ test('fault injection and unknown-field detection', async (t) => {
     await sim.call('GetSystemInfo', {});
     await expectGrpcError(sim.call('DescribeWorkerDeployment', req), 'UNAVAILABLE');
     await sim.call('DescribeWorkerDeployment', req);
-    assert.deepEqual((await sim.admin('GET', '/faults')).faults, []);
+    assert.deepEqual((await sim.admin('GET', '/faults')).faults,
+      [{ id: f.id, method: 'DescribeWorkerDeployment', code: 'UNAVAILABLE', phase: 'before', remaining: 0, fired: 2 }],
+      'used-up rules stay listed');
+    await sim.admin('DELETE', `/faults/${f.id}`);
     await sim.post('/faults', { method: '*', code: 14, message: 'connection reset' });
     await expectGrpcError(sim.call('GetSystemInfo', {}), 'UNAVAILABLE', 'connection reset');
+    await sim.admin('DELETE', '/faults');
     await sim.post('/faults', { method: 'SetWorkerDeploymentCurrentVersion', code: 'RESOURCE_EXHAUSTED' });
     await expectGrpcError(sim.call('SetWorkerDeploymentCurrentVersion', { namespace: NS, deploymentName: 'd', buildId: 'b1', identity: 'x' }),
       'RESOURCE_EXHAUSTED', 'Too many SetWorkerDeploymentCurrentVersion requests have been issued in rapid succession.');
@@ -126,6 +130,7 @@ test('fault injection and unknown-field detection', async (t) => {
   });
 
   await t.test('phase "after": the change is applied, the caller sees an error', async () => {
+    await sim.admin('DELETE', '/faults');
     await sim.post('/faults', { method: 'SetWorkerDeploymentCurrentVersion', code: 'UNAVAILABLE', phase: 'after' });
     await expectGrpcError(sim.call('SetWorkerDeploymentCurrentVersion', { namespace: NS, deploymentName: 'd', buildId: 'b1', identity: 'x' }), 'UNAVAILABLE');
     const d = await sim.call('DescribeWorkerDeployment', { namespace: NS, deploymentName: 'd' });
@@ -133,14 +138,16 @@ test('fault injection and unknown-field detection', async (t) => {
   });
 
   await t.test('delays', async () => {
+    await sim.admin('DELETE', '/faults');
     await sim.post('/faults', { method: '*', delayMs: 3000 });
     await expectGrpcError(sim.call('GetSystemInfo', {}, { deadlineMs: 200 }), 'DEADLINE_EXCEEDED');
-    assert.deepEqual((await sim.admin('GET', '/faults')).faults, [], 'the delay rule was used up');
+    assert.equal((await sim.admin('GET', '/faults')).faults[0].remaining, 0, 'the delay rule was used up');
     // Only the next call was delayed: this one beats a deadline shorter than the delay.
     await sim.call('GetSystemInfo', {}, { deadlineMs: 2500 });
   });
 
   await t.test('probabilistic faults with a seed', async () => {
+    await sim.admin('DELETE', '/faults');
     await sim.post('/faults', { method: 'GetSystemInfo', code: 'UNAVAILABLE', probability: 0.3, seed: 7 });
     let failed = 0;
     for (let i = 0; i < 200; i++) {
