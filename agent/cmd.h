@@ -11,6 +11,8 @@ int cmd_version(int argc, char **argv);
 int cmd_annotations(int argc, char **argv);
 /* twa build-id: the build ID of a Deployment, pod, template or container. */
 int cmd_build_id(int argc, char **argv);
+/* twa status NAME: what the leader published on the Lease twa-NAME. */
+int cmd_status(int argc, char **argv);
 /* twa webhook: the admission webhook over HTTPS. */
 int cmd_webhook(int argc, char **argv);
 

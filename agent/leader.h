@@ -13,9 +13,13 @@
  * The leader publishes its summary itself: a JSON merge patch of the one
  * annotation twa.dev/status on the Lease, on change (debounced to one write
  * a second) and at least every report interval. The summary names a small
- * standby set ("standby": [pod names], two ready agents other than the
+ * standby set ("standbys": [pod names], two ready agents other than the
  * leader): the agent process reads it from every Lease object it sees and
  * makes its elector poll (lease_set_poll) only when it is named there.
+ * When the agent process writes the status through its health board
+ * instead (board_set_status adds "leader" and "standbys" itself), it sets
+ * a status callback with leader_set_status_cb and the leader writes
+ * nothing.
  */
 #ifndef TWA_LEADER_H
 #define TWA_LEADER_H
@@ -76,6 +80,17 @@ void leader_set_settings(struct leader *ld, const struct settings *s);
  * Caller decrefs.
  */
 json_t *leader_status(const struct leader *ld);
+/*
+ * Status callback: the summary changed (status borrowed; copy to keep).
+ * Called on every change while leading, never from inside a leader_*
+ * call.
+ */
+typedef void (*leader_status_cb)(json_t *status, void *arg);
+/*
+ * Hand every changed summary to cb instead of writing twa.dev/status
+ * (cb NULL: the leader writes it itself, the default).
+ */
+void leader_set_status_cb(struct leader *ld, leader_status_cb cb, void *arg);
 /* Append Prometheus text metrics of the leader to buf (open_memstream). */
 void leader_metrics(const struct leader *ld, FILE *out);
 /* Stop if active and free; NULL is a no-op. */

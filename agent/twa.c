@@ -20,6 +20,8 @@ static const struct twa_cmd twa_cmds[] = {
 	  cmd_annotations },
 	{ "build-id", "print the build ID of a Deployment, pod or container (JSON)",
 	  cmd_build_id },
+	{ "status", "print versions, routing, ramp step, pods and leader of a "
+	  "worker deployment", cmd_status },
 	{ "webhook", "serve the admission webhook (inject the agent, validate Deployments)",
 	  cmd_webhook },
 };

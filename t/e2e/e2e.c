@@ -1,0 +1,1393 @@
+/* e2e: simulators, Deployments, pods as processes, and assertions on state. */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "e2e.h"
+#include "proc.h"
+#include "xalloc.h"
+
+/* One pod the kubelet runs. */
+struct e2e_pod {
+	char		*name;
+	char		*uid;
+	char		*deployment;
+	char		*build;
+	char		*dir;
+	pid_t		 agent;		/* -1: not running */
+	int		 agent_status;
+	struct proc	*worker;
+	int		 worker_port;
+	bool		 terminating;
+	bool		 gone;		/* both processes reaped */
+	long long	 term_at;
+	int		 restarts;
+	bool		 killed;	/* last exit was a signal we sent */
+};
+
+/* What the test asked for one Deployment. */
+struct e2e_dep {
+	char		*name;
+	char		*build;
+	int		 workflows;
+};
+
+struct e2e {
+	struct e2e_opts	 o;
+	char		*dir;
+	char		*twa;
+	char		*fakeworker;
+	struct proc	*ksim, *tsim;
+	int		 kport, kadmin, tgrpc, tadmin;
+	char		 taddr[64];
+	char		*ca, *token;
+	long long	 t0;
+	bool		 valgrind;
+	struct e2e_pod	*pods;
+	size_t		 npods;
+	struct e2e_dep	*deps;
+	size_t		 ndeps;
+	int		 restarts;
+	int		 agent_failures;
+	char		*failures;	/* what failed, for e2e_stop */
+	/* timeline */
+	long long	 last_observe;
+	char		*tl_current, *tl_ramp, *tl_leader;
+	json_t		*tl_events;	/* names seen */
+	json_t		*tl_deps;	/* name -> replicas */
+	json_t		*tl_versions;	/* build -> status */
+	json_t		*tl_runs;	/* workflowId -> status (gates) */
+};
+
+/* Milliseconds since the world started. */
+long long
+e2e_elapsed(const struct e2e *w)
+{
+	return proc_now_ms() - w->t0;
+}
+
+/* Scenario directory. */
+const char *
+e2e_dir(const struct e2e *w)
+{
+	return w->dir;
+}
+
+/* Print one timeline line. */
+void
+e2e_note(struct e2e *w, const char *fmt, ...)
+{
+	va_list ap;
+	long long t = e2e_elapsed(w);
+
+	if (w->o.quiet)
+		return;
+	printf("[%4lld.%llds] ", t / 1000, (t % 1000) / 100);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+/* Send an admin request to port; returns the status and *out the body. */
+static int
+e2e_admin(int port, const char *method, const char *path, const char *body,
+    json_t **out)
+{
+	char *resp = NULL, *cause = NULL;
+	int status;
+
+	if (out != NULL)
+		*out = NULL;
+	status = proc_http(port, method, path, body, &resp, &cause);
+	if (status < 0) {
+		fprintf(stderr, "e2e: admin %s %s: %s\n", method, path, cause);
+		free(cause);
+		return -1;
+	}
+	if (out != NULL && resp != NULL)
+		*out = json_loads(resp, 0, NULL);
+	free(resp);
+	return status;
+}
+
+/* Kubernetes simulator admin request. */
+int
+e2e_kadmin(struct e2e *w, const char *method, const char *path,
+    const char *body, json_t **out)
+{
+	return e2e_admin(w->kadmin, method, path, body, out);
+}
+
+/* Temporal simulator admin request. */
+int
+e2e_tadmin(struct e2e *w, const char *method, const char *path,
+    const char *body, json_t **out)
+{
+	return e2e_admin(w->tadmin, method, path, body, out);
+}
+
+/* API server port. */
+int
+e2e_kube_port(const struct e2e *w)
+{
+	return w->kport;
+}
+
+/* CA of the API server. */
+const char *
+e2e_kube_ca(const struct e2e *w)
+{
+	return w->ca;
+}
+
+/* Token file for the API server. */
+const char *
+e2e_kube_token_file(const struct e2e *w)
+{
+	return w->token;
+}
+
+/* Temporal frontend address. */
+const char *
+e2e_temporal_address(const struct e2e *w)
+{
+	return w->taddr;
+}
+
+/* Temporal admin port. */
+int
+e2e_temporal_admin_port(const struct e2e *w)
+{
+	return w->tadmin;
+}
+
+/* Write text to path; aborts on failure. */
+static void
+e2e_write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		ck_abort_msg("e2e: cannot write %s: %s", path, strerror(errno));
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Start the two simulators. */
+struct e2e *
+e2e_start(const struct e2e_opts *o)
+{
+	const char *node = getenv("NODE"), *tmp = getenv("TMPDIR");
+	char *argv[40], *cause = NULL, *script, *log, *cmd, *certs, *key, *crt;
+	struct e2e *w = xcalloc(1, sizeof *w);
+	size_t n = 0;
+	json_t *r;
+
+	w->o = *o;
+	if (w->o.lease_ms == 0)
+		w->o.lease_ms = 3000;
+	if (w->o.renew_ms == 0)
+		w->o.renew_ms = 2000;
+	if (w->o.retry_ms == 0)
+		w->o.retry_ms = 500;
+	if (w->o.report_interval == NULL)
+		w->o.report_interval = "1s";
+	if (node == NULL || *node == '\0')
+		node = "node";
+	w->t0 = proc_now_ms();
+	w->valgrind = getenv("TWA_E2E_VALGRIND") != NULL &&
+	    strcmp(getenv("TWA_E2E_VALGRIND"), "1") == 0;
+	w->dir = xasprintf("%s/twa-e2e-%s-XXXXXX", tmp != NULL ? tmp : "/tmp",
+	    o->scenario != NULL ? o->scenario : "world");
+	if (mkdtemp(w->dir) == NULL)
+		ck_abort_msg("e2e: mkdtemp %s: %s", w->dir, strerror(errno));
+	w->twa = proc_buildpath("twa");
+	w->fakeworker = proc_buildpath("t/e2e/fakeworker");
+	w->tl_events = json_object();
+	w->tl_deps = json_object();
+	w->tl_versions = json_object();
+	w->tl_runs = json_object();
+
+	/* certificates and token of the API server */
+	certs = xasprintf("%s/certs", w->dir);
+	script = proc_srcpath("t/sim/kube/mkcerts.sh");
+	cmd = xasprintf("sh '%s' '%s'", script, certs);
+	if (system(cmd) != 0)
+		ck_abort_msg("e2e: %s failed", cmd);
+	free(cmd);
+	free(script);
+	w->ca = xasprintf("%s/ca.crt", certs);
+	crt = xasprintf("%s/server.crt", certs);
+	key = xasprintf("%s/server.key", certs);
+	w->token = xasprintf("%s/token", w->dir);
+	e2e_write_file(w->token, "e2e-agent-token\n");
+
+	script = proc_srcpath("t/sim/kube/server.js");
+	argv[n++] = (char *)node;
+	argv[n++] = script;
+	argv[n++] = (char *)"--cert";
+	argv[n++] = crt;
+	argv[n++] = (char *)"--key";
+	argv[n++] = key;
+	argv[n++] = (char *)"--token";
+	argv[n++] = (char *)"e2e-agent-token,system:serviceaccount:prod:twa";
+	argv[n++] = (char *)"--namespace";
+	argv[n++] = (char *)E2E_NS;
+	argv[n] = NULL;
+	log = xasprintf("%s/kube-sim.log", w->dir);
+	w->ksim = proc_start(argv, log, 20000, &cause);
+	free(log);
+	free(script);
+	free(crt);
+	free(key);
+	free(certs);
+	if (w->ksim == NULL)
+		ck_abort_msg("e2e: cannot start the Kubernetes simulator: %s",
+		    cause);
+	w->kport = proc_port(w->ksim, "port");
+	w->kadmin = proc_port(w->ksim, "admin");
+	if (e2e_kadmin(w, "PATCH", "/settings", w->o.no_kubelet ?
+	    "{\"autoReconcile\":false}" : "{\"autoReconcile\":true,"
+	    "\"reconcileDelayMs\":20,\"podTerminationDelayMs\":200}", NULL) != 200)
+		ck_abort_msg("e2e: cannot set up the Kubernetes simulator");
+
+	n = 0;
+	script = proc_srcpath("t/sim/temporal/server.js");
+	argv[n++] = (char *)node;
+	argv[n++] = script;
+	argv[n++] = (char *)"--poller-ttl";
+	argv[n++] = (char *)"3000";
+	argv[n++] = (char *)"--drainage-grace";
+	argv[n++] = (char *)"1000";
+	argv[n++] = (char *)"--drainage-refresh";
+	argv[n++] = (char *)"1000";
+	for (size_t i = 0; o->temporal_args != NULL && o->temporal_args[i] !=
+	    NULL && n < 36; i++)
+		argv[n++] = (char *)o->temporal_args[i];
+	argv[n] = NULL;
+	log = xasprintf("%s/temporal-sim.log", w->dir);
+	w->tsim = proc_start(argv, log, 20000, &cause);
+	free(log);
+	free(script);
+	if (w->tsim == NULL)
+		ck_abort_msg("e2e: cannot start the Temporal simulator: %s", cause);
+	w->tgrpc = proc_port(w->tsim, "grpc");
+	w->tadmin = proc_port(w->tsim, "admin");
+	snprintf(w->taddr, sizeof w->taddr, "127.0.0.1:%d", w->tgrpc);
+	if (e2e_tadmin(w, "GET", "/healthz", NULL, &r) != 200)
+		ck_abort_msg("e2e: the Temporal simulator does not answer");
+	json_decref(r);
+	e2e_note(w, "simulators up: Kubernetes API https://127.0.0.1:%d, "
+	    "Temporal %s (logs in %s)", w->kport, w->taddr, w->dir);
+	return w;
+}
+
+/* Quote s as a Go string literal (the downward API file format). */
+static void
+e2e_quote(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\x%02x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+/* Order keys for the downward files. */
+static int
+e2e_strcmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Write obj (string map) as a downward-API file. A twa.dev/worker-probe
+ * of the form http://:PORT/PATH is pointed at this pod's fake worker: on
+ * one machine the pods share the loopback, in a cluster each has its own.
+ */
+static void
+e2e_write_downward(const char *path, json_t *obj, int worker_port)
+{
+	const char **keys = xcalloc(json_object_size(obj) + 1, sizeof *keys);
+	char *tmp = xasprintf("%s.tmp", path);
+	const char *k;
+	json_t *v;
+	size_t n = 0;
+	FILE *f;
+
+	json_object_foreach(obj, k, v)
+		if (json_is_string(v))
+			keys[n++] = k;
+	qsort(keys, n, sizeof *keys, e2e_strcmp);
+	f = fopen(tmp, "w");
+	if (f == NULL)
+		ck_abort_msg("e2e: cannot write %s", tmp);
+	for (size_t i = 0; i < n; i++) {
+		const char *val = json_string_value(json_object_get(obj, keys[i]));
+		char *rewritten = NULL;
+
+		if (strcmp(keys[i], "twa.dev/worker-probe") == 0 &&
+		    strncmp(val, "http://:", 8) == 0) {
+			const char *slash = strchr(val + 8, '/');
+
+			rewritten = xasprintf("http://127.0.0.1:%d%s", worker_port,
+			    slash != NULL ? slash : "/healthz");
+			val = rewritten;
+		}
+		fprintf(f, "%s%s=", i > 0 ? "\n" : "", keys[i]);
+		e2e_quote(f, val);
+		free(rewritten);
+	}
+	fclose(f);
+	if (rename(tmp, path) != 0)
+		ck_abort_msg("e2e: rename %s: %s", tmp, strerror(errno));
+	free(tmp);
+	free(keys);
+}
+
+/* Spawn the agent of pod p. */
+static void
+e2e_spawn_agent(struct e2e *w, struct e2e_pod *p)
+{
+	char *log = xasprintf("%s/%s.agent.log", w->dir, p->name);
+	char *vglog = xasprintf("--log-file=%s/%s.valgrind.%%p.log", w->dir,
+	    p->name);
+	char *server = xasprintf("https://127.0.0.1:%d", w->kport);
+	char *ann = xasprintf("%s/annotations", p->dir);
+	char *labels = xasprintf("%s/labels", p->dir);
+	char lease[32], renew[32], retry[32];
+	char *argv[48];
+	size_t n = 0;
+	pid_t pid;
+	int fd;
+
+	snprintf(lease, sizeof lease, "%dms", w->o.lease_ms);
+	snprintf(renew, sizeof renew, "%dms", w->o.renew_ms);
+	snprintf(retry, sizeof retry, "%dms", w->o.retry_ms);
+	if (w->valgrind) {
+		argv[n++] = (char *)"valgrind";
+		argv[n++] = (char *)"--error-exitcode=1";
+		argv[n++] = (char *)"--leak-check=full";
+		argv[n++] = (char *)"--errors-for-leak-kinds=definite";
+		argv[n++] = (char *)"--quiet";
+		argv[n++] = vglog;
+	}
+	argv[n++] = w->twa;
+	argv[n++] = (char *)"agent";
+	argv[n++] = (char *)"--kube-server";
+	argv[n++] = server;
+	argv[n++] = (char *)"--kube-ca";
+	argv[n++] = w->ca;
+	argv[n++] = (char *)"--kube-token-file";
+	argv[n++] = w->token;
+	argv[n++] = (char *)"--annotations";
+	argv[n++] = ann;
+	argv[n++] = (char *)"--labels";
+	argv[n++] = labels;
+	argv[n++] = (char *)"--listen";
+	argv[n++] = (char *)"127.0.0.1:0";
+	argv[n++] = (char *)"--lease-duration";
+	argv[n++] = lease;
+	argv[n++] = (char *)"--renew-deadline";
+	argv[n++] = renew;
+	argv[n++] = (char *)"--retry-period";
+	argv[n++] = retry;
+	argv[n++] = (char *)"--probe-interval";
+	argv[n++] = (char *)"250ms";
+	argv[n++] = (char *)"--probe-timeout";
+	argv[n++] = (char *)"200ms";
+	argv[n++] = (char *)"--reload-interval";
+	argv[n++] = (char *)"200ms";
+	argv[n++] = (char *)"--shutdown-timeout";
+	argv[n++] = (char *)"3s";
+	argv[n] = NULL;
+	pid = fork();
+	if (pid < 0)
+		ck_abort_msg("e2e: fork: %s", strerror(errno));
+	if (pid == 0) {
+		setenv("POD_NAME", p->name, 1);
+		setenv("POD_NAMESPACE", E2E_NS, 1);
+		setenv("POD_UID", p->uid, 1);
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+			close(fd);
+		}
+		fd = open("/dev/null", O_RDONLY);
+		if (fd >= 0) {
+			dup2(fd, STDIN_FILENO);
+			close(fd);
+		}
+		execvp(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	p->agent = pid;
+	p->killed = false;
+	free(log);
+	free(vglog);
+	free(server);
+	free(ann);
+	free(labels);
+}
+
+/* Start the pod for Pod object obj. */
+static void
+e2e_pod_start(struct e2e *w, json_t *obj)
+{
+	json_t *meta = json_object_get(obj, "metadata"), *ann, *labels, *owner;
+	const char *name = json_string_value(json_object_get(meta, "name"));
+	const char *rs;
+	struct e2e_pod *p;
+	struct e2e_dep *d = NULL;
+	char *argv[32], *cause = NULL, *log, *path, *unhealthy, *tdep, *wf;
+	char admin[16];
+	size_t n = 0;
+
+	owner = json_array_get(json_object_get(meta, "ownerReferences"), 0);
+	rs = json_string_value(json_object_get(owner, "name"));
+	for (size_t i = 0; rs != NULL && i < w->ndeps; i++) {
+		size_t len = strlen(w->deps[i].name);
+
+		if (strncmp(rs, w->deps[i].name, len) == 0 && rs[len] == '-')
+			d = &w->deps[i];
+	}
+	if (d == NULL)
+		return;	/* not one of ours */
+	w->pods = xreallocarray(w->pods, w->npods + 1, sizeof *w->pods);
+	p = &w->pods[w->npods++];
+	memset(p, 0, sizeof *p);
+	p->name = xstrdup(name);
+	p->uid = xstrdup(json_string_value(json_object_get(meta, "uid")));
+	p->deployment = xstrdup(d->name);
+	p->build = xstrdup(d->build);
+	p->agent = -1;
+	p->dir = xasprintf("%s/pods/%s", w->dir, name);
+	path = xasprintf("%s/pods", w->dir);
+	mkdir(path, 0755);
+	free(path);
+	mkdir(p->dir, 0755);
+
+	snprintf(admin, sizeof admin, "%d", w->tadmin);
+	tdep = xstrdup(E2E_TDEPLOYMENT);
+	unhealthy = xasprintf("%s/unhealthy-%s", w->dir, p->build);
+	wf = xasprintf("%d", d->workflows);
+	argv[n++] = w->fakeworker;
+	argv[n++] = (char *)"--admin";
+	argv[n++] = admin;
+	argv[n++] = (char *)"--deployment";
+	argv[n++] = tdep;
+	argv[n++] = (char *)"--build";
+	argv[n++] = p->build;
+	argv[n++] = (char *)"--identity";
+	argv[n++] = p->name;
+	argv[n++] = (char *)"--task-queue";
+	argv[n++] = (char *)E2E_TQ;
+	argv[n++] = (char *)"--activity-queue";
+	argv[n++] = (char *)E2E_TQ;
+	argv[n++] = (char *)"--workflows";
+	argv[n++] = wf;
+	argv[n++] = (char *)"--refresh";
+	argv[n++] = (char *)"500ms";
+	argv[n++] = (char *)"--unhealthy-file";
+	argv[n++] = unhealthy;
+	argv[n] = NULL;
+	log = xasprintf("%s/%s.worker.log", w->dir, p->name);
+	p->worker = proc_start(argv, log, 10000, &cause);
+	free(log);
+	free(tdep);
+	free(unhealthy);
+	free(wf);
+	if (p->worker == NULL)
+		ck_abort_msg("e2e: cannot start the fake worker of %s: %s", name,
+		    cause);
+	p->worker_port = proc_port(p->worker, "port");
+
+	ann = json_object_get(meta, "annotations");
+	labels = json_object_get(meta, "labels");
+	path = xasprintf("%s/annotations", p->dir);
+	e2e_write_downward(path, json_is_object(ann) ? ann : json_object(),
+	    p->worker_port);
+	free(path);
+	path = xasprintf("%s/labels", p->dir);
+	e2e_write_downward(path, labels, 0);
+	free(path);
+	e2e_spawn_agent(w, p);
+	e2e_note(w, "pod %s started (build %s, agent pid %d)", p->name,
+	    p->build, (int)p->agent);
+}
+
+/* The pod called name, or NULL. */
+static struct e2e_pod *
+e2e_pod_find(struct e2e *w, const char *name)
+{
+	for (size_t i = 0; i < w->npods; i++)
+		if (strcmp(w->pods[i].name, name) == 0)
+			return &w->pods[i];
+	return NULL;
+}
+
+/* Whether an agent exit status counts as a failure. */
+static bool
+e2e_exit_failed(int st, bool killed)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st) != 0;
+	return !(killed && WIFSIGNALED(st));
+}
+
+/* Note a failure (kept for e2e_stop). */
+static void
+e2e_fail(struct e2e *w, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg, *all;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "e2e: %s\n", msg);
+	all = w->failures == NULL ? xstrdup(msg) : xasprintf("%s; %s",
+	    w->failures, msg);
+	free(w->failures);
+	free(msg);
+	w->failures = all;
+}
+
+/* Reap the processes of p; restart its agent while the pod lives. */
+static void
+e2e_pod_reap(struct e2e *w, struct e2e_pod *p)
+{
+	int st;
+
+	if (p->agent > 0 && waitpid(p->agent, &st, WNOHANG) == p->agent) {
+		p->agent = -1;
+		p->agent_status = st;
+		if (e2e_exit_failed(st, p->killed || p->terminating)) {
+			w->agent_failures++;
+			e2e_fail(w, "agent of %s exited badly (%s %d); see %s/%s.*",
+			    p->name, WIFEXITED(st) ? "status" : "signal",
+			    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st),
+			    w->dir, p->name);
+		}
+		if (!p->terminating) {
+			p->restarts++;
+			w->restarts++;
+			e2e_spawn_agent(w, p);
+			e2e_note(w, "agent of pod %s restarted (pid %d)", p->name,
+			    (int)p->agent);
+		}
+	}
+	if (p->terminating && p->agent < 0 && p->worker != NULL &&
+	    proc_wait(p->worker, 0, NULL)) {
+		proc_stop(p->worker);
+		p->worker = NULL;
+	}
+	if (p->terminating && p->agent < 0 && p->worker == NULL)
+		p->gone = true;
+	/* a pod that does not stop within 20 s is killed */
+	if (p->terminating && !p->gone && proc_now_ms() - p->term_at > 20000) {
+		if (p->agent > 0) {
+			e2e_fail(w, "agent of %s ignored SIGTERM for 20 s", p->name);
+			kill(p->agent, SIGKILL);
+		}
+		if (p->worker != NULL)
+			proc_kill(p->worker, SIGKILL);
+	}
+}
+
+/* Stop pod p (SIGTERM to both processes). */
+static void
+e2e_pod_term(struct e2e *w, struct e2e_pod *p)
+{
+	if (p->terminating)
+		return;
+	p->terminating = true;
+	p->term_at = proc_now_ms();
+	if (p->agent > 0)
+		kill(p->agent, SIGTERM);
+	if (p->worker != NULL)
+		proc_kill(p->worker, SIGTERM);
+	e2e_note(w, "pod %s terminating", p->name);
+}
+
+/* Keep the pod processes in step with the Pod objects. */
+static void
+e2e_kubelet(struct e2e *w)
+{
+	json_t *list = NULL, *item;
+	size_t i;
+
+	if (e2e_kadmin(w, "GET", "/objects/pods?namespace=" E2E_NS, NULL,
+	    &list) != 200 || list == NULL) {
+		json_decref(list);
+		return;
+	}
+	json_array_foreach(json_object_get(list, "items"), i, item) {
+		json_t *meta = json_object_get(item, "metadata");
+		const char *name = json_string_value(json_object_get(meta,
+		    "name"));
+
+		if (name == NULL || json_object_get(meta, "deletionTimestamp") !=
+		    NULL || e2e_pod_find(w, name) != NULL)
+			continue;
+		e2e_pod_start(w, item);
+	}
+	for (size_t j = 0; j < w->npods; j++) {
+		struct e2e_pod *p = &w->pods[j];
+		bool live = false;
+
+		json_array_foreach(json_object_get(list, "items"), i, item) {
+			json_t *meta = json_object_get(item, "metadata");
+
+			if (strcmp(json_string_value(json_object_get(meta,
+			    "name")), p->name) == 0 && json_object_get(meta,
+			    "deletionTimestamp") == NULL)
+				live = true;
+		}
+		if (!live)
+			e2e_pod_term(w, p);
+	}
+	json_decref(list);
+}
+
+/* A string member or "". */
+static const char *
+e2e_s(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s != NULL ? s : "";
+}
+
+/* Print what changed in the world since the last look (the timeline). */
+static void
+e2e_observe(struct e2e *w)
+{
+	json_t *dep = e2e_tdep(w), *list = NULL, *item, *v;
+	const char *k;
+	char *leader;
+	size_t i;
+	double pct = 0;
+
+	if (dep != NULL) {
+		json_t *r = json_object_get(dep, "routing");
+		const char *cur = e2e_s(r, "currentBuildId");
+		char ramp[128];
+
+		if (w->tl_current == NULL || strcmp(w->tl_current, cur) != 0) {
+			e2e_note(w, "ROUTING current version is now %s",
+			    *cur != '\0' ? cur : "(unversioned)");
+			free(w->tl_current);
+			w->tl_current = xstrdup(cur);
+		}
+		pct = json_number_value(json_object_get(r,
+		    "rampingVersionPercentage"));
+		snprintf(ramp, sizeof ramp, "%s %g%%", e2e_s(r, "rampingBuildId"),
+		    pct);
+		if (json_object_get(r, "rampingBuildId") == NULL ||
+		    json_is_null(json_object_get(r, "rampingBuildId")))
+			snprintf(ramp, sizeof ramp, "-");
+		if (w->tl_ramp == NULL || strcmp(w->tl_ramp, ramp) != 0) {
+			if (strcmp(ramp, "-") == 0 && w->tl_ramp != NULL)
+				e2e_note(w, "ROUTING ramp cleared");
+			else if (strcmp(ramp, "-") != 0)
+				e2e_note(w, "ROUTING ramping %s", ramp);
+			free(w->tl_ramp);
+			w->tl_ramp = xstrdup(ramp);
+		}
+		json_object_foreach(json_object_get(dep, "versions"), k, v) {
+			const char *st = e2e_s(v, "status");
+			json_t *old = json_object_get(w->tl_versions, k);
+
+			if (old == NULL || strcmp(json_string_value(old), st) != 0) {
+				e2e_note(w, "VERSION %s: %s", k, st);
+				json_object_set_new(w->tl_versions, k,
+				    json_string(st));
+			}
+		}
+		json_object_foreach(w->tl_versions, k, v) {
+			if (json_object_get(json_object_get(dep, "versions"), k) ==
+			    NULL && strcmp(json_string_value(v), "deleted") != 0) {
+				e2e_note(w, "VERSION %s deleted on the Temporal side",
+				    k);
+				json_object_set_new(w->tl_versions, k,
+				    json_string("deleted"));
+			}
+		}
+		json_decref(dep);
+	}
+	if (e2e_tadmin(w, "GET", "/state", NULL, &list) == 200 && list != NULL) {
+		json_t *wfs = json_object_get(json_object_get(json_object_get(
+		    list, "namespaces"), "default"), "workflows");
+
+		json_array_foreach(wfs, i, item) {
+			const char *id = e2e_s(item, "workflowId");
+			const char *st = e2e_s(item, "status");
+			json_t *old;
+
+			if (strncmp(id, "twa-gate:", 9) != 0)
+				continue;
+			old = json_object_get(w->tl_runs, id);
+			if (old == NULL || strcmp(json_string_value(old), st) != 0) {
+				e2e_note(w, "GATE %s on %s: %s", e2e_s(item,
+				    "workflowType"), e2e_s(item, "taskQueue"), st);
+				json_object_set_new(w->tl_runs, id, json_string(st));
+			}
+		}
+	}
+	json_decref(list);
+	list = NULL;
+	if (e2e_kadmin(w, "GET", "/objects/deployments?namespace=" E2E_NS, NULL,
+	    &list) == 200 && list != NULL) {
+		json_t *seen = json_object();
+
+		json_array_foreach(json_object_get(list, "items"), i, item) {
+			const char *name = e2e_s(json_object_get(item, "metadata"),
+			    "name");
+			json_int_t rep = json_integer_value(json_object_get(
+			    json_object_get(item, "spec"), "replicas"));
+			json_t *old = json_object_get(w->tl_deps, name);
+
+			json_object_set_new(seen, name, json_true());
+			if (old == NULL)
+				e2e_note(w, "DEPLOYMENT %s created with %lld "
+				    "replicas", name, (long long)rep);
+			else if (json_integer_value(old) != rep)
+				e2e_note(w, "SCALE Deployment %s: %lld -> %lld "
+				    "replicas", name,
+				    (long long)json_integer_value(old),
+				    (long long)rep);
+			json_object_set_new(w->tl_deps, name, json_integer(rep));
+		}
+		json_object_foreach(w->tl_deps, k, v) {
+			if (json_object_get(seen, k) == NULL && !json_is_null(v)) {
+				e2e_note(w, "DELETE Deployment %s is gone", k);
+				json_object_set_new(w->tl_deps, k, json_null());
+			}
+		}
+		json_decref(seen);
+	}
+	json_decref(list);
+	list = NULL;
+	if (e2e_kadmin(w, "GET", "/objects/events?namespace=" E2E_NS, NULL,
+	    &list) == 200 && list != NULL) {
+		json_array_foreach(json_object_get(list, "items"), i, item) {
+			const char *name = e2e_s(json_object_get(item, "metadata"),
+			    "name");
+
+			if (json_object_get(w->tl_events, name) != NULL)
+				continue;
+			json_object_set_new(w->tl_events, name, json_true());
+			e2e_note(w, "EVENT %s %s on %s: %s", e2e_s(item, "type"),
+			    e2e_s(item, "reason"), e2e_s(json_object_get(item,
+			    "regarding"), "name"), e2e_s(item, "note"));
+		}
+	}
+	json_decref(list);
+	leader = e2e_leader(w);
+	if (w->tl_leader == NULL || strcmp(w->tl_leader, leader) != 0) {
+		e2e_note(w, "LEADER %s", *leader != '\0' ? leader : "(none)");
+		free(w->tl_leader);
+		w->tl_leader = leader;
+	} else
+		free(leader);
+}
+
+/* Keep pods in step (and print the timeline every 200 ms). */
+void
+e2e_sync(struct e2e *w)
+{
+	for (size_t i = 0; i < w->npods; i++)
+		e2e_pod_reap(w, &w->pods[i]);
+	if (!w->o.no_kubelet)
+		e2e_kubelet(w);
+	if (proc_now_ms() - w->last_observe >= 200) {
+		w->last_observe = proc_now_ms();
+		e2e_observe(w);
+	}
+}
+
+/* Print the world (a failed wait). */
+static void
+e2e_dump(struct e2e *w)
+{
+	json_t *dep = e2e_tdep(w), *st = e2e_status(w);
+	char *s;
+
+	s = dep != NULL ? json_dumps(dep, JSON_INDENT(1)) : xstrdup("null");
+	fprintf(stderr, "--- Temporal deployment:\n%s\n", s);
+	free(s);
+	s = st != NULL ? json_dumps(st, JSON_INDENT(1)) : xstrdup("null");
+	fprintf(stderr, "--- leader status:\n%s\n", s);
+	free(s);
+	json_decref(dep);
+	json_decref(st);
+	for (size_t i = 0; i < w->npods; i++)
+		fprintf(stderr, "--- pod %s build %s agent %d%s\n",
+		    w->pods[i].name, w->pods[i].build, (int)w->pods[i].agent,
+		    w->pods[i].terminating ? " terminating" : "");
+	fprintf(stderr, "--- logs in %s\n", w->dir);
+}
+
+/* Wait for a condition. */
+bool
+e2e_wait(struct e2e *w, const char *what, bool (*cond)(struct e2e *, void *),
+    void *arg, int timeout_ms)
+{
+	long long deadline = proc_now_ms() + timeout_ms;
+
+	for (;;) {
+		e2e_sync(w);
+		if (cond(w, arg))
+			return true;
+		if (proc_now_ms() >= deadline)
+			break;
+		poll(NULL, 0, 50);
+	}
+	fprintf(stderr, "e2e: timed out after %d ms waiting for %s\n",
+	    timeout_ms, what);
+	e2e_dump(w);
+	return false;
+}
+
+/* Create a Deployment. */
+void
+e2e_deploy(struct e2e *w, const char *name, const char *build, int replicas,
+    const char *annotations, int workflows)
+{
+	json_t *ann, *obj, *out = NULL;
+	json_error_t jerr;
+	char *text;
+	int status;
+
+	ann = annotations != NULL ? json_loads(annotations, 0, &jerr) :
+	    json_object();
+	if (!json_is_object(ann))
+		ck_abort_msg("e2e: annotations are not a JSON object: %s",
+		    annotations);
+	if (json_object_get(ann, "twa.dev/build-id") == NULL)
+		json_object_set_new(ann, "twa.dev/build-id", json_string(build));
+	if (json_object_get(ann, "twa.dev/temporal-address") == NULL)
+		json_object_set_new(ann, "twa.dev/temporal-address",
+		    json_string(w->taddr));
+	if (json_object_get(ann, "twa.dev/report-interval") == NULL)
+		json_object_set_new(ann, "twa.dev/report-interval",
+		    json_string(w->o.report_interval));
+	if (json_object_get(ann, "twa.dev/worker-probe") == NULL)
+		json_object_set_new(ann, "twa.dev/worker-probe",
+		    json_string("http://:8080/healthz"));
+	obj = json_pack("{s:s,s:s,s:{s:s,s:s,s:{s:s}},s:{s:i,s:{s:{s:s}},"
+	    "s:{s:{s:{s:s,s:s,s:s},s:o},s:{s:[{s:s,s:s}]}}}}",
+	    "apiVersion", "apps/v1", "kind", "Deployment",
+	    "metadata", "name", name, "namespace", E2E_NS, "labels",
+	    "twa.dev/deployment", E2E_LABEL,
+	    "spec", "replicas", replicas, "selector", "matchLabels", "app", name,
+	    "template", "metadata", "labels", "app", name, "twa.dev/deployment",
+	    E2E_LABEL, "twa.dev/inject", "true", "annotations", ann,
+	    "spec", "containers", "name", "worker", "image", build);
+	if (obj == NULL)
+		ck_abort_msg("e2e: cannot build Deployment %s", name);
+	/* the image carries the build too, as a pipeline would set it */
+	json_object_set_new(json_array_get(json_object_get(json_object_get(
+	    json_object_get(json_object_get(obj, "spec"), "template"), "spec"),
+	    "containers"), 0), "image", json_sprintf("registry.example/orders:%s",
+	    build));
+	text = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	w->deps = xreallocarray(w->deps, w->ndeps + 1, sizeof *w->deps);
+	w->deps[w->ndeps].name = xstrdup(name);
+	w->deps[w->ndeps].build = xstrdup(build);
+	w->deps[w->ndeps].workflows = workflows;
+	w->ndeps++;
+	status = e2e_kadmin(w, "POST", "/objects/deployments?namespace=" E2E_NS,
+	    text, &out);
+	if (status != 201) {
+		char *o = out != NULL ? json_dumps(out, 0) : xstrdup("");
+
+		ck_abort_msg("e2e: create Deployment %s: HTTP %d %s", name, status,
+		    o);
+	}
+	json_decref(out);
+	free(text);
+	e2e_note(w, "kubectl apply: Deployment %s (build %s, %d replicas)", name,
+	    build, replicas);
+}
+
+/* Change one pod template annotation. */
+void
+e2e_annotate(struct e2e *w, const char *name, const char *key,
+    const char *value)
+{
+	json_t *patch = json_pack("{s:{s:{s:{s:{s:s}}}}}", "spec", "template",
+	    "metadata", "annotations", key, value);
+	char *text = json_dumps(patch, JSON_COMPACT);
+	char *path = xasprintf("/objects/deployments/%s/%s", E2E_NS, name);
+	int status = e2e_kadmin(w, "PATCH", path, text, NULL);
+
+	if (status != 200)
+		ck_abort_msg("e2e: annotate %s: HTTP %d", name, status);
+	json_decref(patch);
+	free(text);
+	free(path);
+	e2e_note(w, "kubectl annotate: Deployment %s %s=%s", name, key, value);
+}
+
+/* Toggle the health of build's workers. */
+void
+e2e_set_unhealthy(struct e2e *w, const char *build, bool sick)
+{
+	char *path = xasprintf("%s/unhealthy-%s", w->dir, build);
+
+	if (sick)
+		e2e_write_file(path, "sick\n");
+	else
+		unlink(path);
+	free(path);
+	e2e_note(w, "workers of %s now %s", build, sick ? "UNHEALTHY" :
+	    "healthy");
+}
+
+/* The Temporal deployment from the state dump. */
+json_t *
+e2e_tdep(struct e2e *w)
+{
+	json_t *st = NULL, *d;
+
+	if (e2e_tadmin(w, "GET", "/state", NULL, &st) != 200 || st == NULL) {
+		json_decref(st);
+		return NULL;
+	}
+	d = json_object_get(json_object_get(json_object_get(json_object_get(st,
+	    "namespaces"), "default"), "deployments"), E2E_TDEPLOYMENT);
+	json_incref(d);
+	json_decref(st);
+	return d;
+}
+
+/* Current build ID. */
+char *
+e2e_current(struct e2e *w)
+{
+	json_t *d = e2e_tdep(w);
+	const char *b = json_string_value(json_object_get(json_object_get(d,
+	    "routing"), "currentBuildId"));
+	char *s = xstrdup(b != NULL ? b : "");
+
+	json_decref(d);
+	return s;
+}
+
+/* Ramping build and percentage. */
+char *
+e2e_ramping(struct e2e *w, double *pct)
+{
+	json_t *d = e2e_tdep(w), *r = json_object_get(d, "routing");
+	const char *b = json_string_value(json_object_get(r, "rampingBuildId"));
+	char *s = b != NULL ? xstrdup(b) : NULL;
+
+	*pct = json_number_value(json_object_get(r, "rampingVersionPercentage"));
+	json_decref(d);
+	return s;
+}
+
+/* Requests of a method so far. */
+long long
+e2e_trequests(struct e2e *w, const char *method)
+{
+	json_t *st = NULL;
+	long long n;
+
+	if (e2e_tadmin(w, "GET", "/state", NULL, &st) != 200)
+		return -1;
+	n = json_integer_value(json_object_get(json_object_get(json_object_get(
+	    st, "counters"), "requests"), method));
+	json_decref(st);
+	return n;
+}
+
+/* Whether the version exists. */
+bool
+e2e_version_exists(struct e2e *w, const char *build)
+{
+	json_t *d = e2e_tdep(w);
+	bool r = json_object_get(json_object_get(d, "versions"), build) != NULL;
+
+	json_decref(d);
+	return r;
+}
+
+/* Status of the latest run of a workflow ID. */
+char *
+e2e_workflow_status(struct e2e *w, const char *workflow_id)
+{
+	json_t *st = NULL, *item;
+	char *s = NULL;
+	size_t i;
+
+	if (e2e_tadmin(w, "GET", "/state", NULL, &st) != 200)
+		return NULL;
+	json_array_foreach(json_object_get(json_object_get(json_object_get(st,
+	    "namespaces"), "default"), "workflows"), i, item) {
+		if (strcmp(e2e_s(item, "workflowId"), workflow_id) == 0) {
+			free(s);
+			s = xstrdup(e2e_s(item, "status"));
+		}
+	}
+	json_decref(st);
+	return s;
+}
+
+/* A Deployment object. */
+json_t *
+e2e_deployment(struct e2e *w, const char *name)
+{
+	char *path = xasprintf("/objects/deployments/%s/%s", E2E_NS, name);
+	json_t *o = NULL;
+	int status = e2e_kadmin(w, "GET", path, NULL, &o);
+
+	free(path);
+	if (status != 200) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* spec.replicas. */
+int
+e2e_replicas(struct e2e *w, const char *name)
+{
+	json_t *o = e2e_deployment(w, name);
+	int n = o != NULL ? (int)json_integer_value(json_object_get(
+	    json_object_get(o, "spec"), "replicas")) : -1;
+
+	json_decref(o);
+	return n;
+}
+
+/* Count Events. */
+int
+e2e_events(struct e2e *w, const char *reason, const char *regarding)
+{
+	json_t *list = NULL, *item;
+	size_t i;
+	int n = 0;
+
+	if (e2e_kadmin(w, "GET", "/objects/events?namespace=" E2E_NS, NULL,
+	    &list) != 200) {
+		json_decref(list);
+		return 0;
+	}
+	json_array_foreach(json_object_get(list, "items"), i, item) {
+		if (reason != NULL && strcmp(e2e_s(item, "reason"), reason) != 0)
+			continue;
+		if (regarding != NULL && strcmp(e2e_s(json_object_get(item,
+		    "regarding"), "name"), regarding) != 0)
+			continue;
+		n++;
+	}
+	json_decref(list);
+	return n;
+}
+
+/* The Lease. */
+json_t *
+e2e_lease(struct e2e *w)
+{
+	json_t *o = NULL;
+
+	if (e2e_kadmin(w, "GET", "/objects/leases/" E2E_NS "/twa-" E2E_LABEL,
+	    NULL, &o) != 200) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Holder of the Lease. */
+char *
+e2e_leader(struct e2e *w)
+{
+	json_t *l = e2e_lease(w);
+	const char *h = json_string_value(json_object_get(json_object_get(l,
+	    "spec"), "holderIdentity"));
+	char *s = xstrdup(h != NULL ? h : "");
+
+	json_decref(l);
+	return s;
+}
+
+/* The leader's status. */
+json_t *
+e2e_status(struct e2e *w)
+{
+	json_t *l = e2e_lease(w), *st = NULL;
+	const char *t = json_string_value(json_object_get(json_object_get(
+	    json_object_get(l, "metadata"), "annotations"), "twa.dev/status"));
+
+	if (t != NULL)
+		st = json_loads(t, 0, NULL);
+	json_decref(l);
+	return st;
+}
+
+/* Ready health entries of build. */
+int
+e2e_ready(struct e2e *w, const char *build)
+{
+	json_t *l = e2e_lease(w), *v, *e;
+	const char *k;
+	int n = 0;
+
+	json_object_foreach(json_object_get(json_object_get(l, "metadata"),
+	    "annotations"), k, v) {
+		if (strncmp(k, "agents.twa.dev/", 15) != 0)
+			continue;
+		e = json_loads(json_string_value(v), 0, NULL);
+		if (strcmp(e2e_s(e, "build"), build) == 0 &&
+		    strcmp(e2e_s(e, "state"), "ready") == 0)
+			n++;
+		json_decref(e);
+	}
+	json_decref(l);
+	return n;
+}
+
+/* Running pods. */
+int
+e2e_pods(struct e2e *w, const char *build)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < w->npods; i++)
+		if (!w->pods[i].terminating && w->pods[i].agent > 0 &&
+		    (build == NULL || strcmp(w->pods[i].build, build) == 0))
+			n++;
+	return n;
+}
+
+/* Signal an agent. */
+void
+e2e_kill_agent(struct e2e *w, const char *pod, int sig)
+{
+	struct e2e_pod *p = e2e_pod_find(w, pod);
+
+	if (p == NULL || p->agent <= 0)
+		ck_abort_msg("e2e: no running agent in pod %s", pod);
+	p->killed = true;
+	kill(p->agent, sig);
+	e2e_note(w, "kill -%d agent of pod %s (pid %d)", sig, pod, (int)p->agent);
+}
+
+/* Restarts so far. */
+int
+e2e_restarts(const struct e2e *w)
+{
+	return w->restarts;
+}
+
+/* Agent pid. */
+pid_t
+e2e_agent_pid(struct e2e *w, const char *pod)
+{
+	struct e2e_pod *p = e2e_pod_find(w, pod);
+
+	return p != NULL ? p->agent : -1;
+}
+
+/* Run twa status and print its table. */
+void
+e2e_print_status(struct e2e *w)
+{
+	char *cmd, line[512];
+	FILE *f;
+
+	if (w->o.quiet)
+		return;
+	cmd = xasprintf("'%s' status " E2E_LABEL " --namespace " E2E_NS
+	    " --kube-server https://127.0.0.1:%d --kube-ca '%s' "
+	    "--kube-token-file '%s' 2>&1", w->twa, w->kport, w->ca, w->token);
+	f = popen(cmd, "r");
+	free(cmd);
+	if (f == NULL)
+		return;
+	printf("        +--- twa status " E2E_LABEL "\n");
+	while (fgets(line, sizeof line, f) != NULL)
+		printf("        | %s", line);
+	printf("        +---\n");
+	fflush(stdout);
+	pclose(f);
+}
+
+/* Stop everything. */
+void
+e2e_stop(struct e2e *w)
+{
+	long long deadline;
+	bool keep;
+
+	for (size_t i = 0; i < w->npods; i++)
+		e2e_pod_term(w, &w->pods[i]);
+	deadline = proc_now_ms() + 25000;
+	for (;;) {
+		bool all = true;
+
+		for (size_t i = 0; i < w->npods; i++) {
+			e2e_pod_reap(w, &w->pods[i]);
+			all &= w->pods[i].gone;
+		}
+		if (all || proc_now_ms() > deadline)
+			break;
+		poll(NULL, 0, 20);
+	}
+	for (size_t i = 0; i < w->npods; i++) {
+		struct e2e_pod *p = &w->pods[i];
+
+		if (p->agent > 0) {
+			kill(p->agent, SIGKILL);
+			waitpid(p->agent, NULL, 0);
+		}
+		proc_stop(p->worker);
+		free(p->name);
+		free(p->uid);
+		free(p->deployment);
+		free(p->build);
+		free(p->dir);
+	}
+	free(w->pods);
+	proc_stop(w->ksim);
+	proc_stop(w->tsim);
+	keep = w->failures != NULL || (getenv("TWA_E2E_KEEP") != NULL &&
+	    strcmp(getenv("TWA_E2E_KEEP"), "1") == 0);
+	if (!keep) {
+		char *cmd = xasprintf("rm -rf '%s'", w->dir);
+
+		if (system(cmd) != 0)
+			fprintf(stderr, "e2e: cannot remove %s\n", w->dir);
+		free(cmd);
+	} else
+		fprintf(stderr, "e2e: logs kept in %s\n", w->dir);
+	for (size_t i = 0; i < w->ndeps; i++) {
+		free(w->deps[i].name);
+		free(w->deps[i].build);
+	}
+	free(w->deps);
+	free(w->tl_current);
+	free(w->tl_ramp);
+	free(w->tl_leader);
+	json_decref(w->tl_events);
+	json_decref(w->tl_deps);
+	json_decref(w->tl_versions);
+	json_decref(w->tl_runs);
+	if (w->failures != NULL) {
+		char *f = w->failures;
+
+		free(w->dir);
+		free(w->twa);
+		free(w->fakeworker);
+		free(w->ca);
+		free(w->token);
+		free(w);
+		ck_abort_msg("e2e: %s", f);
+	}
+	free(w->dir);
+	free(w->twa);
+	free(w->fakeworker);
+	free(w->ca);
+	free(w->token);
+	free(w);
+}
+
+/* Conditions. */
+bool
+e2e_cond_current(struct e2e *w, void *build)
+{
+	char *c = e2e_current(w);
+	bool r = strcmp(c, build) == 0;
+
+	free(c);
+	return r;
+}
+
+bool
+e2e_cond_ready(struct e2e *w, void *build)
+{
+	int pods = e2e_pods(w, build);
+
+	return pods > 0 && e2e_ready(w, build) >= pods;
+}
+
+bool
+e2e_cond_ramp(struct e2e *w, void *arg)
+{
+	struct e2e_ramp *r = arg;
+	double pct;
+	char *b = e2e_ramping(w, &pct);
+	bool ok = b != NULL && strcmp(b, r->build) == 0 && pct == r->pct;
+
+	free(b);
+	return ok;
+}
+
+bool
+e2e_cond_gone(struct e2e *w, void *name)
+{
+	return e2e_replicas(w, name) < 0;
+}
+
+bool
+e2e_cond_scaled_to_zero(struct e2e *w, void *name)
+{
+	return e2e_replicas(w, name) == 0;
+}
+
+bool
+e2e_cond_version_deleted(struct e2e *w, void *build)
+{
+	return !e2e_version_exists(w, build);
+}
+
+bool
+e2e_cond_event(struct e2e *w, void *reason)
+{
+	return e2e_events(w, reason, NULL) > 0;
+}
+
+bool
+e2e_cond_leader(struct e2e *w, void *unused)
+{
+	char *l = e2e_leader(w);
+	json_t *st = e2e_status(w);
+	bool r = *l != '\0' && st != NULL;
+
+	(void)unused;
+	free(l);
+	json_decref(st);
+	return r;
+}
