@@ -7,27 +7,27 @@ const { parseServerVersion } = require('./profile');
 const { LEVELS } = require('./log');
 
 const OPTIONS = [
-  { name: 'grpc-port', key: 'grpcPort', type: 'port', def: 0, help: 'gRPC port on 127.0.0.1 (0 = pick a free port)' },
-  { name: 'admin-port', key: 'adminPort', type: 'port', def: 0, help: 'admin HTTP port on 127.0.0.1 (0 = pick a free port)' },
-  { name: 'tls-cert', key: 'tlsCert', type: 'file', help: 'serve gRPC over TLS with this PEM certificate chain' },
-  { name: 'tls-key', key: 'tlsKey', type: 'file', help: 'PEM private key for --tls-cert' },
-  { name: 'tls-ca', key: 'tlsCa', type: 'file', help: 'PEM CA bundle; clients must present a certificate it signed (mTLS)' },
-  { name: 'api-key', key: 'apiKey', type: 'string', help: 'require "authorization: Bearer <key>" on every call' },
-  { name: 'namespace', key: 'namespaces', type: 'string', repeat: true, def: ['default'], help: 'a namespace that exists (repeatable; default "default")' },
-  { name: 'server-version', key: 'serverVersion', type: 'version', def: '1.29.0', help: 'OSS release to behave like (GetSystemInfo and release-dependent rules)' },
-  { name: 'drainage-grace', key: 'drainageGraceMs', type: 'ms', def: 180000, help: 'visibility grace before the first drainage check, ms' },
-  { name: 'drainage-refresh', key: 'drainageRefreshMs', type: 'ms', def: 180000, help: 'interval between later drainage checks, ms' },
-  { name: 'poller-ttl', key: 'pollerTtlMs', type: 'ms', def: 300000, help: 'how long a poller counts as live after its last poll, ms' },
-  { name: 'reactivation', key: 'reactivation', type: 'onoff', help: 'pinned starts reopen DRAINED/INACTIVE versions (default: on after 1.31)' },
-  { name: 'summary-drainage-while-active', key: 'summaryDrainageWhileActive', type: 'onoff', def: true, help: 'summaries of versions made Current/Ramping carry an UNSPECIFIED drainage_info (server code, reference §10); off omits it as the proto comment says' },
-  { name: 'propagation-delay', key: 'propagationDelayMs', type: 'ms', def: 0, help: 'async routing propagation time (1.31+), ms' },
-  { name: 'read-rps', key: 'readRps', type: 'count', def: 0, help: 'Describe* rate limit per namespace and second (0 = none)' },
-  { name: 'max-deployments', key: 'maxDeployments', type: 'count', def: 100, help: 'deployments per namespace' },
-  { name: 'max-versions', key: 'maxVersions', type: 'count', def: 100, help: 'versions per deployment' },
-  { name: 'max-task-queues', key: 'maxTaskQueuesPerVersion', type: 'count', def: 100, help: 'task queues per version' },
+  { name: 'grpc-port', key: 'grpcPort', type: 'port', arg: 'N', def: 0, help: 'gRPC port on 127.0.0.1 (0 = pick a free port)' },
+  { name: 'admin-port', key: 'adminPort', type: 'port', arg: 'N', def: 0, help: 'admin HTTP port on 127.0.0.1 (0 = pick a free port)' },
+  { name: 'tls-cert', key: 'tlsCert', type: 'file', arg: 'FILE', help: 'serve gRPC over TLS with this PEM certificate chain' },
+  { name: 'tls-key', key: 'tlsKey', type: 'file', arg: 'FILE', help: 'PEM private key for --tls-cert' },
+  { name: 'tls-ca', key: 'tlsCa', type: 'file', arg: 'FILE', help: 'PEM CA bundle; clients must present a certificate it signed (mTLS)' },
+  { name: 'api-key', key: 'apiKey', type: 'string', arg: 'KEY', help: 'require "authorization: Bearer KEY" on every call' },
+  { name: 'namespace', key: 'namespaces', type: 'string', arg: 'NS', repeat: true, def: ['default'], help: 'a namespace that exists (repeatable)' },
+  { name: 'server-version', key: 'serverVersion', type: 'version', arg: 'V', def: '1.29.0', help: 'OSS release to behave like (GetSystemInfo and release-dependent rules)' },
+  { name: 'drainage-grace', key: 'drainageGraceMs', type: 'ms', arg: 'MS', def: 180000, help: 'visibility grace before the first drainage check' },
+  { name: 'drainage-refresh', key: 'drainageRefreshMs', type: 'ms', arg: 'MS', def: 180000, help: 'interval between later drainage checks' },
+  { name: 'poller-ttl', key: 'pollerTtlMs', type: 'ms', arg: 'MS', def: 300000, help: 'how long a poller counts as live after its last poll' },
+  { name: 'reactivation', key: 'reactivation', type: 'onoff', arg: 'on|off', help: 'pinned starts reopen DRAINED/INACTIVE versions (default: on from 1.32)' },
+  { name: 'summary-drainage-while-active', key: 'summaryDrainageWhileActive', type: 'onoff', arg: 'on|off', def: true, help: 'summaries of versions made Current/Ramping carry an UNSPECIFIED drainage_info (reference §10); off omits it, as the proto comment says' },
+  { name: 'propagation-delay', key: 'propagationDelayMs', type: 'ms', arg: 'MS', def: 0, help: 'asynchronous routing propagation time (1.31+)' },
+  { name: 'read-rps', key: 'readRps', type: 'count', arg: 'N', def: 0, help: 'Describe* calls per namespace and second (0 = unlimited)' },
+  { name: 'max-deployments', key: 'maxDeployments', type: 'count', arg: 'N', def: 100, help: 'deployments per namespace' },
+  { name: 'max-versions', key: 'maxVersions', type: 'count', arg: 'N', def: 100, help: 'versions per deployment' },
+  { name: 'max-task-queues', key: 'maxTaskQueuesPerVersion', type: 'count', arg: 'N', def: 100, help: 'task queues per version' },
   { name: 'require-namespace-header', key: 'requireNamespaceHeader', type: 'flag', help: 'reject namespaced calls without a matching temporal-namespace header, and GetSystemInfo with one' },
   { name: 'versioning-disabled', key: 'versioningDisabled', type: 'flag', help: 'behave as if system.enableDeploymentVersions were false' },
-  { name: 'log-level', key: 'logLevel', type: 'level', def: 'info', help: 'debug, info, warn or error' },
+  { name: 'log-level', key: 'logLevel', type: 'level', arg: 'LEVEL', def: 'info', help: 'debug, info, warn or error' },
   { name: 'help', key: 'help', type: 'flag', help: 'print this help' },
 ];
 
@@ -167,9 +167,13 @@ function applyRuntimeOverrides(current, overrides) {
 function usage() {
   const lines = ['usage: node server.js [options]', '', 'Temporal frontend simulator (worker deployment API).', ''];
   for (const o of OPTIONS) {
-    const arg = o.type === 'flag' ? '' : ` ${o.type === 'ms' ? 'MS' : o.type === 'onoff' ? 'on|off' : 'VALUE'}`;
-    const def = o.def !== undefined && o.type !== 'flag' ? ` (default ${Array.isArray(o.def) ? o.def.join(',') : o.def})` : '';
-    lines.push(`  --${o.name}${arg}`.padEnd(36) + o.help + def);
+    let def = '';
+    if (o.def !== undefined && o.type !== 'flag') {
+      const v = o.type === 'onoff' ? (o.def ? 'on' : 'off') : [].concat(o.def).join(',');
+      def = ` (default ${v})`;
+    }
+    const head = `  --${o.name}${o.arg ? ` ${o.arg}` : ''}`;
+    lines.push(head.length < 40 ? head.padEnd(40) + o.help + def : `${head}\n${' '.repeat(40)}${o.help}${def}`);
   }
   lines.push('', 'When ready, prints one line {"grpc":<port>,"admin":<port>} on stdout; logs go to stderr.');
   return `${lines.join('\n')}\n`;
