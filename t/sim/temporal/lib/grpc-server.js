@@ -240,6 +240,7 @@ class GrpcFrontend {
     try {
       const fault = sim.faults.take(name);
       if (fault.delayMs) {
+        sim.counters.delaysInjected += 1;
         sim.log.info(`rpc ${name}: injected delay ${fault.delayMs} ms`);
         await sleep(fault.delayMs);
       }

@@ -142,6 +142,7 @@ test('fault injection and unknown-field detection', async (t) => {
     await sim.post('/faults', { method: '*', delayMs: 3000 });
     await expectGrpcError(sim.call('GetSystemInfo', {}, { deadlineMs: 200 }), 'DEADLINE_EXCEEDED');
     assert.equal((await sim.admin('GET', '/faults')).faults[0].remaining, 0, 'the delay rule was used up');
+    assert.equal((await sim.state()).counters.delaysInjected, 1);
     // Only the next call was delayed: this one beats a deadline shorter than the delay.
     await sim.call('GetSystemInfo', {}, { deadlineMs: 2500 });
   });

@@ -20,7 +20,8 @@ function newCounters() {
     namespaceHeader: { present: 0, missing: 0, mismatch: 0, onGetSystemInfo: 0 },
     clients: {}, // "client-name/client-version" -> calls
     unauthenticated: 0,
-    faultsInjected: 0,
+    faultsInjected: 0, // calls failed by a code rule
+    delaysInjected: 0, // calls held by a delay rule
   };
 }
 
