@@ -57,13 +57,16 @@ struct board {
 	struct kube_req		*pods_req, *prune_req;
 	char			**pods;
 	size_t			 npods;
-	int64_t			 pods_sent_ms, last_duty_ms;
+	int64_t			 pods_sent_ms;	/* of the list in pods */
+	int64_t			 pods_req_ms;	/* of the list running */
+	int64_t			 last_duty_ms;
 	bool			 pods_valid;
 
 	struct board_stats	 st;
 };
 
 static void board_schedule(struct board *b);
+static void board_prune(struct board *b, int64_t now);
 
 /* Name of a state. */
 const char *
@@ -127,17 +130,18 @@ board_key(const char *pod)
 char *
 board_entry_value(const char *build, enum board_state state,
     const char *reason, int64_t changed_us, int64_t written_us,
-    const char *pod)
+    const char *pod, int64_t interval_ms)
 {
 	char changed[TIMEFMT_MICRO_LEN], written[TIMEFMT_MICRO_LEN], *s;
 	json_t *o;
 
 	timefmt_micro(changed_us, changed);
 	timefmt_micro(written_us, written);
-	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "build",
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "build",
 	    build != NULL ? build : "", "state", board_state_name(state),
 	    "reason", reason != NULL ? reason : "", "changed", changed,
-	    "written", written, "pod", pod);
+	    "written", written, "pod", pod, "interval_ms",
+	    (json_int_t)interval_ms);
 	if (o == NULL)
 		abort();
 	s = json_dumps(o, JSON_COMPACT);
@@ -149,9 +153,23 @@ board_entry_value(const char *build, enum board_state state,
 
 /* Whether an entry is stale. */
 bool
-board_entry_stale(int64_t seen_ms, int64_t now_ms, int64_t report_ms)
+board_entry_stale(int64_t seen_ms, int64_t now_ms, int64_t interval_ms,
+    int64_t report_ms)
 {
-	return now_ms - seen_ms >= 3 * report_ms;
+	return now_ms - seen_ms >= 3 * (interval_ms > 0 ? interval_ms :
+	    report_ms);
+}
+
+/* The writer's interval in an entry value, or 0. */
+int64_t
+board_entry_interval(json_t *value)
+{
+	json_t *v = json_object_get(value, "interval_ms");
+
+	if (!json_is_integer(v) || json_integer_value(v) < 100 ||
+	    json_integer_value(v) > 3600000)
+		return 0;
+	return json_integer_value(v);
 }
 
 /* Whether e may stand by at now: not self, not stale, state ready or starting. */
@@ -160,7 +178,7 @@ board_standby_ok(const struct board_entry *e, const char *self,
     int64_t now_ms, int64_t report_ms, bool ready_only)
 {
 	if (e->pod == NULL || strcmp(e->pod, self) == 0 || e->state == NULL ||
-	    board_entry_stale(e->seen_ms, now_ms, report_ms))
+	    board_entry_stale(e->seen_ms, now_ms, e->interval_ms, report_ms))
 		return false;
 	if (strcmp(e->state, "ready") == 0)
 		return true;
@@ -247,6 +265,7 @@ board_rebuild_view(struct board *b)
 		    "changed"));
 		v->written = json_string_value(json_object_get(e->parsed,
 		    "written"));
+		v->interval_ms = board_entry_interval(e->parsed);
 		v->seen_ms = e->seen_ms;
 		v->first_ms = e->first_ms;
 	}
@@ -405,7 +424,10 @@ board_pods_done_cb(json_t *obj, const struct kube_error *err, void *arg)
 			b->pods[n++] = xstrdup(name);
 	}
 	b->npods = n;
+	b->pods_sent_ms = b->pods_req_ms;
 	b->pods_valid = true;
+	/* entries of pods that are gone can go at once */
+	board_prune(b, kube_now_ms());
 }
 
 /* Whether pod is in the last pods list. */
@@ -439,30 +461,24 @@ board_prune_done_cb(json_t *obj, const struct kube_error *err, void *arg)
 	board_take(b, obj, now);
 }
 
-/* Leader: list pods now and then, and remove stale or orphaned entries. */
+/* Leader: remove entries gone stale or whose pod is gone. */
 static void
-board_duties(struct board *b, int64_t now)
+board_prune(struct board *b, int64_t now)
 {
 	struct jsonpatch *p;
 	struct kube_opts o = { .timeout_ms = 10000,
 	    .retry = KUBE_RETRY_NEVER };
 	size_t n = 0;
 
-	b->last_duty_ms = now;
-	if (b->selector != NULL && b->pods_req == NULL) {
-		b->pods_sent_ms = now;
-		b->st.pod_lists++;
-		b->pods_req = kube_list(b->k, b->pods_path, b->selector, 0,
-		    NULL, board_pods_done_cb, b);
-	}
-	if (b->prune_req != NULL)
+	if (b->prune_req != NULL || b->l == NULL || !lease_leading(b->l))
 		return;
 	p = jsonpatch_new();
 	for (size_t i = 0; i < b->nents && n < BOARD_PRUNE_BATCH; i++) {
 		struct board_ent *e = &b->ents[i];
 		const char *pod = json_string_value(json_object_get(e->parsed,
 		    "pod"));
-		bool stale = board_entry_stale(e->seen_ms, now, b->report_ms);
+		bool stale = board_entry_stale(e->seen_ms, now,
+		    board_entry_interval(e->parsed), b->report_ms);
 		bool gone = b->pods_valid && pod != NULL &&
 		    e->first_ms < b->pods_sent_ms && !board_pod_alive(b, pod);
 
@@ -482,6 +498,20 @@ board_duties(struct board *b, int64_t now)
 		    jsonpatch_json(p), &o, board_prune_done_cb, b);
 	}
 	jsonpatch_free(p);
+}
+
+/* Leader: list pods now and then, and prune. */
+static void
+board_duties(struct board *b, int64_t now)
+{
+	b->last_duty_ms = now;
+	if (b->selector != NULL && b->pods_req == NULL) {
+		b->pods_req_ms = now;
+		b->st.pod_lists++;
+		b->pods_req = kube_list(b->k, b->pods_path, b->selector, 0,
+		    NULL, board_pods_done_cb, b);
+	}
+	board_prune(b, now);
 }
 
 /* Run the stop callback from the loop. */
@@ -577,7 +607,7 @@ board_write(struct board *b)
 	struct kube_opts o = { .timeout_ms = 10000, .deadline_ms = 10000,
 	    .retry = KUBE_RETRY_IDEMPOTENT };
 	char *val = board_entry_value(b->build, b->state, b->reason,
-	    b->changed_us, board_wall_us(), b->pod);
+	    b->changed_us, board_wall_us(), b->pod, b->report_ms);
 	json_t *ann = json_object(), *patch;
 	bool leading = b->l != NULL && lease_leading(b->l) && !b->stopping;
 
@@ -589,7 +619,8 @@ board_write(struct board *b)
 		json_object_set_new(ann, BOARD_STATUS_KEY, json_string(st));
 		free(st);
 		b->st.status_writes++;
-		if (now - b->last_duty_ms >= b->report_ms)
+		/* about once a report interval (timers may fire a little early) */
+		if (now - b->last_duty_ms >= b->report_ms * 9 / 10)
 			board_duties(b, now);
 	}
 	patch = json_pack("{s:{s:o}}", "metadata", "annotations", ann);

@@ -45,6 +45,7 @@ struct board_entry {
 	const char	*reason;
 	const char	*changed;	/* time of the last state change */
 	const char	*written;
+	int64_t		 interval_ms;	/* the writer's report interval, 0: unknown */
 	int64_t		 seen_ms;	/* monotonic time the value last changed */
 	int64_t		 first_ms;	/* monotonic time the key was first seen */
 };
@@ -70,14 +71,22 @@ bool board_name_valid(const char *name);
 char *board_key(const char *pod);
 /*
  * The compact JSON value of an entry: {build, state, reason, changed,
- * written, pod}, times as six-digit RFC 3339 from microseconds. Pure;
- * caller frees.
+ * written, pod, interval_ms}, times as six-digit RFC 3339 from
+ * microseconds; interval_ms is the writer's report interval, so a leader
+ * with another interval judges staleness right. Pure; caller frees.
  */
 char *board_entry_value(const char *build, enum board_state state,
     const char *reason, int64_t changed_us, int64_t written_us,
-    const char *pod);
-/* Whether an entry last changed at seen_ms is stale at now_ms (3 report intervals). Pure. */
-bool board_entry_stale(int64_t seen_ms, int64_t now_ms, int64_t report_ms);
+    const char *pod, int64_t interval_ms);
+/*
+ * Whether an entry last changed at seen_ms is stale at now_ms: unchanged
+ * for 3 of its writer's intervals (interval_ms; 0 when unknown, then the
+ * leader's report_ms). Pure.
+ */
+bool board_entry_stale(int64_t seen_ms, int64_t now_ms, int64_t interval_ms,
+    int64_t report_ms);
+/* Read interval_ms of an entry value (object) within [100 ms, 1 h]; 0 if absent or out of range. */
+int64_t board_entry_interval(json_t *value);
 /*
  * Choose up to want standbys among entries (ready ones first, then
  * starting; never self, never stale at now_ms), keeping those in prev

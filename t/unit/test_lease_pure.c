@@ -263,17 +263,33 @@ END_TEST
 START_TEST(test_board_value)
 {
 	char *v = board_entry_value("v2-abc", BOARD_READY, "probe ok",
-	    1700000000000001LL, 1700000001500000LL, "orders-v2-x");
+	    1700000000000001LL, 1700000001500000LL, "orders-v2-x", 15000);
+	json_t *j;
 
 	ck_assert_str_eq(v, "{\"build\":\"v2-abc\",\"state\":\"ready\","
 	    "\"reason\":\"probe ok\",\"changed\":\"2023-11-14T22:13:20.000001Z\","
-	    "\"written\":\"2023-11-14T22:13:21.500000Z\",\"pod\":\"orders-v2-x\"}");
+	    "\"written\":\"2023-11-14T22:13:21.500000Z\",\"pod\":\"orders-v2-x\","
+	    "\"interval_ms\":15000}");
 	free(v);
 	ck_assert_str_eq(board_state_name(BOARD_TERMINATING), "terminating");
 	ck_assert_str_eq(board_state_name(BOARD_STARTING), "starting");
 	ck_assert_str_eq(board_state_name(BOARD_UNHEALTHY), "unhealthy");
-	ck_assert(!board_entry_stale(0, 44999, 15000));
-	ck_assert(board_entry_stale(0, 45000, 15000));
+	ck_assert(!board_entry_stale(0, 44999, 0, 15000));
+	ck_assert(board_entry_stale(0, 45000, 0, 15000));
+	/* the writer's own interval wins over the leader's */
+	ck_assert(!board_entry_stale(0, 89999, 30000, 15000));
+	ck_assert(board_entry_stale(0, 90000, 30000, 15000));
+	ck_assert(board_entry_stale(0, 3000, 1000, 15000));
+	j = json_loads("{\"interval_ms\":5000}", 0, NULL);
+	ck_assert_int_eq(board_entry_interval(j), 5000);
+	json_decref(j);
+	j = json_loads("{\"interval_ms\":50}", 0, NULL);
+	ck_assert_int_eq(board_entry_interval(j), 0);
+	json_decref(j);
+	j = json_loads("{\"interval_ms\":\"5s\"}", 0, NULL);
+	ck_assert_int_eq(board_entry_interval(j), 0);
+	json_decref(j);
+	ck_assert_int_eq(board_entry_interval(NULL), 0);
 }
 END_TEST
 
