@@ -73,7 +73,8 @@
  *    stale -> clear it (not under Manual). Nothing else.
  *  - Manual: never touch routing (no claim, no ramp, no gate); sunset still
  *    runs.
- *  - T NotRegistered: wait. Task queues known and none has pollers: wait.
+ *  - T NotRegistered: wait. T not ramping, task queues known and none has
+ *    pollers: wait (a ramping T is judged by its health instead).
  *  - T Ramping and below min-ready: hold the step; with abort-on-unhealthy,
  *    once below min-ready for longer than one report interval, clear the
  *    ramp (Warning RampAborted).

@@ -141,14 +141,14 @@ pl_sort(struct planner_result *r)
 	}
 }
 
-/* Write ms since the epoch as RFC 3339 with six digits ("never" for 0). */
+/* Write ms since the epoch as RFC 3339, six digits; 0 is "an unknown time". */
 void
 pl_fmt_time(int64_t ms, char *buf, size_t len)
 {
 	char t[TIMEFMT_MICRO_LEN];
 
 	if (ms == 0) {
-		snprintf(buf, len, "never");
+		snprintf(buf, len, "an unknown time");
 		return;
 	}
 	if (ms > INT64_MAX / 1000)

@@ -347,7 +347,7 @@ pl_rollout(struct pl_ctx *c)
 		    "build has polled Temporal yet", t->build);
 		return;
 	}
-	if (no_pollers(t)) {
+	if (t != c->ramping && no_pollers(t)) {
 		pl_block(c, t, "waiting for pollers: %s has no live poller on "
 		    "any task queue", t->build);
 		return;

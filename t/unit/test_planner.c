@@ -214,6 +214,13 @@ START_TEST(test_not_registered_waits)
 	ck_assert_int_eq(fx_status(&r, "v2")->state, PLANNER_STATE_NOT_REGISTERED);
 	ck_assert_ptr_nonnull(strstr(r.summary, "waiting for v2 to register"));
 	planner_result_free(&r);
+	/* The routing config ramps a build with no summary: still waits. */
+	fx_ramp(&f, "v2", 10, T0 - MIN);
+	fx_plan(&f, &r);
+	ck_actions(&r, "");
+	ck_assert_int_eq(fx_status(&r, "v2")->state, PLANNER_STATE_RAMPING);
+	ck_assert_ptr_nonnull(strstr(r.summary, "waiting for v2 to register"));
+	planner_result_free(&r);
 	/* CREATED (1.31): known to Temporal, but no poller yet. */
 	base(&f, SETTINGS_ROLLOUT_ALL_AT_ONCE);
 	fx_find_version(&f, "v2")->status = PLANNER_VS_CREATED;
@@ -310,6 +317,21 @@ static const struct {
 	{ 50, -10 * MIN, "SetCurrent v2", 2, 0 },
 	{ 50, -1 * SEC, "", 2, 10 * MIN - SEC },
 };
+
+START_TEST(test_progressive_replaces_unversioned_ramp)
+{
+	struct fx f;
+	struct planner_result r;
+
+	base(&f, SETTINGS_ROLLOUT_PROGRESSIVE);
+	fx_ramp(&f, NULL, 20, T0 - HOUR);
+	fx_plan(&f, &r);
+	ck_actions(&r, "SetRamping v2 10%");
+	ck_assert_ptr_nonnull(strstr(r.actions[0].reason,
+	    "replaces the ramp to unversioned workers"));
+	planner_result_free(&r);
+}
+END_TEST
 
 START_TEST(test_progressive_step_from_server_time)
 {
@@ -554,6 +576,13 @@ START_TEST(test_gate_failure_blocks)
 	ck_assert_str_eq(e->regarding_name, "orders-v2");
 	ck_assert_ptr_nonnull(strstr(fx_status(&r, "v2")->blocked, "blocked"));
 	planner_result_free(&r);
+	/* Both queues failed: the first one is named. */
+	f.tq[1][0].gate = gate_fail[_i].gate;
+	fx_plan(&f, &r);
+	ck_assert_uint_eq(r.nactions, 1);
+	ck_assert_ptr_nonnull(strstr(r.actions[0].message,
+	    "twa-gate:default/orders:v2:orders)"));
+	planner_result_free(&r);
 }
 END_TEST
 
@@ -668,6 +697,12 @@ START_TEST(test_abort_on_unhealthy)
 	ck_assert_ptr_nonnull(strstr(a->reason, "0/3 healthy pods"));
 	ck_assert_mem_eq(a->conflict_token, "tok-0001", 8);
 	planner_result_free(&r);
+	/* Its workers stopped polling too: still an abort, not a wait. */
+	f.tq[1][0].has_pollers = false;
+	f.tq[1][1].has_pollers = false;
+	fx_plan(&f, &r);
+	ck_actions(&r, "SetRamping clear");
+	planner_result_free(&r);
 }
 END_TEST
 
@@ -758,6 +793,16 @@ START_TEST(test_abort_missing_pods_count_from_ramp_start)
 	fx_plan(&f, &r);
 	ck_actions(&r, "SetRamping clear");
 	planner_result_free(&r);
+	/* Every pod gone and no ramp time known: abort at once. */
+	fx_remove_pods(&f, "v2");
+	f.obs.routing.ramping_changed_at = 0;
+	fx_find_version(&f, "v2")->ramping_since = 0;
+	fx_plan(&f, &r);
+	ck_actions(&r, "SetRamping clear");
+	ck_assert_ptr_nonnull(strstr(r.actions[0].reason,
+	    "0/4 healthy pods, below min-ready 4 since an unknown time"));
+	planner_result_free(&r);
+	fx_pods(&f, "v2", 3, PLANNER_POD_READY, T0 - 10 * MIN);
 	/* The routing config lacks the ramp time: the summary's counts. */
 	f.obs.routing.ramping_changed_at = 0;
 	fx_find_version(&f, "v2")->ramping_since = T0 + 2 * SEC;
@@ -1277,6 +1322,18 @@ START_TEST(test_several_deployments_for_one_build)
 	ck_assert_str_eq(e->regarding_name, "orders-v1-canary");
 	ck_assert_int_eq(fx_status(&r, "v1")->total, 4);
 	ck_assert_uint_eq(fx_status(&r, "v1")->ndeployments, 2);
+	planner_result_free(&r);
+	/* Ten Deployments of one drained build: all of them scaled. */
+	for (int i = 0; i < 8; i++) {
+		static const char *const names[] = { "x0", "x1", "x2", "x3",
+		    "x4", "x5", "x6", "x7" };
+
+		fx_deploy(&f, names[i], "v1", T0 - 50 * HOUR, 1);
+	}
+	fx_plan(&f, &r);
+	ck_assert_uint_eq(fx_count(&r, PLANNER_SCALE), 10);
+	ck_assert_ptr_nonnull(strstr(fx_event(&r, "DuplicateBuildId")->message,
+	    "10 Deployments"));
 	planner_result_free(&r);
 	/* Both health pools count for a duplicated target. */
 	base(&f, SETTINGS_ROLLOUT_ALL_AT_ONCE);
@@ -1943,6 +2000,7 @@ planner_suite(void)
 	tcase_add_test(tc, test_manual_never_touches_routing);
 	tcase_add_test(tc, test_manual_still_sunsets);
 	tcase_add_test(tc, test_progressive_starts_at_first_step);
+	tcase_add_test(tc, test_progressive_replaces_unversioned_ramp);
 	tcase_add_loop_test(tc, test_progressive_step_from_server_time, 0,
 	    sizeof steps_tab / sizeof steps_tab[0]);
 	tcase_add_test(tc, test_progressive_resume_after_leader_change);
