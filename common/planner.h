@@ -393,7 +393,10 @@ struct planner_status {
 struct planner_result {
 	struct planner_action	*actions;	/* execute in this order */
 	size_t			 nactions;
-	int64_t			 wake_at;	/* plan again by then; 0: nothing timed */
+	/* Plan again by then (after now; 0: nothing timed): the earliest of
+	   the next ramp step, the abort deadline (one ms past it), the end of
+	   a recovery wait, a gate timeout, a scaledown or a delete time. */
+	int64_t			 wake_at;
 	char			*summary;	/* one line: what was decided and why */
 	struct planner_status	 status;
 };

@@ -327,3 +327,93 @@ fx_status(const struct planner_result *r, const char *build)
 			return &r->status.versions[i];
 	return NULL;
 }
+
+/*
+ * The common world: v1 is Current (3 pods), v2 is the target (Deployment
+ * created an hour ago, 3 ready pods since 10 minutes, registered with a
+ * workflow and an activity queue that have pollers). We manage it.
+ */
+void
+fx_base(struct fx *f, enum settings_rollout rollout)
+{
+	struct planner_version *v;
+	struct planner_deployment *d;
+
+	fx_init(f, T0);
+	f->obs.manager_identity = f->cfg.identity;
+	v = fx_version(f, "v1", PLANNER_VS_CURRENT);
+	v->create_time = T0 - 48 * HOUR;
+	v->first_activation_time = T0 - 47 * HOUR;
+	v->current_since = T0 - 47 * HOUR;
+	v->last_current_time = T0;
+	fx_current(f, "v1", T0 - 47 * HOUR);
+	fx_deploy(f, "orders-v1", "v1", T0 - 48 * HOUR, 3);
+	fx_pods(f, "v1", 3, PLANNER_POD_READY, T0 - 47 * HOUR);
+	v = fx_version(f, "v2", PLANNER_VS_INACTIVE);
+	v->create_time = T0 - 50 * MIN;
+	fx_queue(f, v, "orders", PLANNER_QUEUE_WORKFLOW, true);
+	fx_queue(f, v, "orders", PLANNER_QUEUE_ACTIVITY, true);
+	d = fx_deploy(f, "orders-v2", "v2", T0 - HOUR, 3);
+	fx_settings(f, d)->rollout = rollout;
+	fx_pods(f, "v2", 3, PLANNER_POD_READY, T0 - 10 * MIN);
+}
+
+/* The settings of the target Deployment orders-v2. */
+struct settings *
+fx_v2s(struct fx *f)
+{
+	return fx_settings(f, fx_find_deploy(f, "orders-v2"));
+}
+
+/* Put v2 on the ramp at pct since t (server view). */
+void
+fx_ramp_v2(struct fx *f, double pct, int64_t since, int64_t changed)
+{
+	struct planner_version *v = fx_find_version(f, "v2");
+
+	v->status = PLANNER_VS_RAMPING;
+	v->first_activation_time = since;
+	v->ramping_since = since;
+	fx_ramp(f, "v2", pct, since);
+	f->obs.routing.ramping_percent_changed_at = changed;
+}
+
+/* Make v1 Drained since t, with its Deployment still at replicas. */
+void
+fx_drain_v1(struct fx *f, int64_t t)
+{
+	struct planner_version *v = fx_find_version(f, "v1");
+
+	v->status = PLANNER_VS_DRAINED;
+	v->drainage = PLANNER_DRAINAGE_DRAINED;
+	v->drainage_changed_at = t;
+	v->drainage_checked_at = t;
+	v->last_deactivation_time = t - 10 * MIN;
+	v->last_current_time = t - 10 * MIN;
+}
+
+/* v2 becomes Current and v1 leaves (summary as given). */
+void
+fx_promote_v2(struct fx *f)
+{
+	fx_current(f, "v2", T0 - 2 * HOUR);
+	fx_find_version(f, "v2")->status = PLANNER_VS_CURRENT;
+	fx_find_version(f, "v2")->first_activation_time = T0 - 2 * HOUR;
+	fx_find_version(f, "v2")->last_current_time = T0;
+}
+
+/* A gate on v2 with two workflow queues and one activity queue. */
+void
+fx_gated(struct fx *f, enum settings_rollout rollout)
+{
+	struct planner_version *v;
+
+	fx_base(f, rollout);
+	v = fx_find_version(f, "v2");
+	v->ntask_queues = 0;
+	fx_queue(f, v, "orders", PLANNER_QUEUE_WORKFLOW, true);
+	fx_queue(f, v, "orders", PLANNER_QUEUE_ACTIVITY, true);
+	fx_queue(f, v, "billing:eu", PLANNER_QUEUE_WORKFLOW, true);
+	fx_v2s(f)->gate_workflow = (char *)"SmokeTest";
+	fx_v2s(f)->gate_input = (char *)"{\"n\":1}";
+}

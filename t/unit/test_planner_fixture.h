@@ -96,4 +96,21 @@ const struct planner_action *fx_event(const struct planner_result *r,
 const struct planner_status_version *fx_status(const struct planner_result *r,
 	    const char *build);
 
+/*
+ * The common world of the rule tests: v1 Current (3 pods), v2 the target
+ * (Deployment an hour old, 3 ready pods, registered with a workflow and an
+ * activity queue that have pollers), managed by us, at T0.
+ */
+void	 fx_base(struct fx *f, enum settings_rollout rollout);
+/* The settings of the target Deployment orders-v2. */
+struct settings *fx_v2s(struct fx *f);
+/* Put v2 on the ramp at pct, ramping since since, percentage set at changed. */
+void	 fx_ramp_v2(struct fx *f, double pct, int64_t since, int64_t changed);
+/* Make v1 Drained since t, its Deployment untouched. */
+void	 fx_drain_v1(struct fx *f, int64_t t);
+/* v2 becomes Current (v1's summary is left as it is). */
+void	 fx_promote_v2(struct fx *f);
+/* fx_base plus a gate on v2 over two workflow queues and an activity queue. */
+void	 fx_gated(struct fx *f, enum settings_rollout rollout);
+
 #endif
