@@ -238,6 +238,17 @@ ld_awaits_temporal(const struct planner_status *st)
 	return false;
 }
 
+/* The report interval that applies (the target's, else this pod's). */
+int64_t
+ld_report_ms(const struct leader *ld)
+{
+	const struct ld_dep *t = observe_target(ld);
+	int64_t ms = t != NULL ? t->settings.report_interval_ms :
+	    ld->settings.report_interval_ms;
+
+	return ms > 0 ? ms : 15000;
+}
+
 /*
  * How often Temporal is read while waiting on it: the report interval,
  * kept between 1 s and the resync period (DESIGN §9 allows one Describe per
@@ -246,11 +257,8 @@ ld_awaits_temporal(const struct planner_status *st)
 static int64_t
 ld_poll_ms(const struct leader *ld)
 {
-	int64_t ms = ld->settings.report_interval_ms;
-	const struct ld_dep *t = observe_target(ld);
+	int64_t ms = ld_report_ms(ld);
 
-	if (t != NULL)
-		ms = t->settings.report_interval_ms;
 	if (ms < 1000)
 		ms = 1000;
 	return ms < ld->resync_ms ? ms : ld->resync_ms;
@@ -344,7 +352,15 @@ ld_lease_take(struct leader *ld, json_t *obj)
 	if (!ld->active)
 		return;
 	first = !ld->lease_seen;
+	if (first || kube_now_ms() - ld->lease_seen_ms > ld_report_ms(ld)) {
+		if (!first)
+			log_info("leader", "the Lease was out of sight for more "
+			    "than a report interval; health entries count as "
+			    "fresh from now");
+		ld->view_start = ld_wall_ms();
+	}
 	ld->lease_seen = true;
+	ld->lease_seen_ms = kube_now_ms();
 	if (observe_health(ld) || first)
 		ld_trigger(ld, "health board");
 }

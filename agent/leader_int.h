@@ -159,6 +159,15 @@ struct leader {
 	struct kubewatch	*lwatch;
 	json_t			*lease_obj;
 	bool			 lease_seen;	/* a Lease seen since leader_start */
+	int64_t			 lease_seen_ms;	/* monotonic, the last one */
+	/*
+	 * Wall time since which this leader has seen the Lease without a gap
+	 * longer than a report interval. Health entries count as written no
+	 * earlier than this: a new leader, or one that could not read the
+	 * Lease (nor could the agents write it), must not take entries for
+	 * dead because the API server was away.
+	 */
+	int64_t			 view_start;
 	struct ld_health	*health;
 	size_t			 nhealth;
 	char			*health_digest;
@@ -207,6 +216,8 @@ struct leader {
 /* leader.c */
 /* Wall-clock milliseconds since the epoch. */
 int64_t	 ld_wall_ms(void);
+/* The report interval that applies (the target's, else this pod's). */
+int64_t	 ld_report_ms(const struct leader *ld);
 /* Ask for a pass as soon as possible (coalesced). */
 void	 ld_trigger(struct leader *ld, const char *why);
 /* Note an error for the status (copied) and log it. */

@@ -849,6 +849,7 @@ observe_plan(struct ld_pass *p, int64_t now, char **cause)
 	struct planner_deployment *ds = NULL;
 	struct planner_health *hs = NULL;
 	size_t nv = 0, nd = 0, i, j;
+	int64_t base;
 	int r;
 
 	memset(&obs, 0, sizeof obs);
@@ -938,13 +939,23 @@ observe_plan(struct ld_pass *p, int64_t now, char **cause)
 	}
 	obs.deployments = ds;
 	obs.ndeployments = nd;
+	/*
+	 * Entries count as written no earlier than the start of this
+	 * leader's unbroken view of the Lease, and as written now while the
+	 * Lease is out of sight: staleness must mean the agent stopped
+	 * writing, not that nobody could reach the API server.
+	 */
+	base = ld->view_start;
+	if (kube_now_ms() - ld->lease_seen_ms > ld_report_ms(ld))
+		base = now;
 	hs = xcalloc(ld->nhealth + 1, sizeof *hs);
 	for (i = 0; i < ld->nhealth; i++) {
 		hs[i].pod = ld->health[i].pod;
 		hs[i].build_id = ld->health[i].build;
 		hs[i].state = ld->health[i].state;
 		hs[i].changed_at = ld->health[i].changed_at;
-		hs[i].written_at = ld->health[i].written_at;
+		hs[i].written_at = ld->health[i].written_at > base ?
+		    ld->health[i].written_at : base;
 	}
 	obs.health = hs;
 	obs.nhealth = ld->nhealth;

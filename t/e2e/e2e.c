@@ -16,8 +16,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "e2e.h"
 #include "proc.h"
+#include "temporal.h"
 #include "xalloc.h"
 
 /* One pod the kubelet runs. */
@@ -36,6 +39,7 @@ struct e2e_pod {
 	long long	 term_at;
 	int		 restarts;
 	bool		 killed;	/* last exit was a signal we sent */
+	long long	 restart_at;	/* 0: no restart pending */
 };
 
 /* What the test asked for one Deployment. */
@@ -70,6 +74,8 @@ struct e2e {
 	json_t		*tl_deps;	/* name -> replicas */
 	json_t		*tl_versions;	/* build -> status */
 	json_t		*tl_runs;	/* workflowId -> status (gates) */
+	struct e2e_route *routes;
+	size_t		 nroutes;
 };
 
 /* Milliseconds since the world started. */
@@ -207,6 +213,8 @@ e2e_start(const struct e2e_opts *o)
 		w->o.retry_ms = 500;
 	if (w->o.report_interval == NULL)
 		w->o.report_interval = "1s";
+	if (w->o.restart_delay_ms == 0)
+		w->o.restart_delay_ms = 10000;
 	if (node == NULL || *node == '\0')
 		node = "node";
 	w->t0 = proc_now_ms();
@@ -596,12 +604,20 @@ e2e_pod_reap(struct e2e *w, struct e2e_pod *p)
 			    w->dir, p->name);
 		}
 		if (!p->terminating) {
-			p->restarts++;
-			w->restarts++;
-			e2e_spawn_agent(w, p);
-			e2e_note(w, "agent of pod %s restarted (pid %d)", p->name,
-			    (int)p->agent);
+			/* like the kubelet's restart back-off */
+			p->restart_at = proc_now_ms() + w->o.restart_delay_ms;
+			e2e_note(w, "agent of pod %s exited; restart in %d ms",
+			    p->name, w->o.restart_delay_ms);
 		}
+	}
+	if (p->agent < 0 && p->restart_at != 0 && !p->terminating &&
+	    proc_now_ms() >= p->restart_at) {
+		p->restart_at = 0;
+		p->restarts++;
+		w->restarts++;
+		e2e_spawn_agent(w, p);
+		e2e_note(w, "agent of pod %s restarted (pid %d)", p->name,
+		    (int)p->agent);
 	}
 	if (p->terminating && p->agent < 0 && p->worker != NULL &&
 	    proc_wait(p->worker, 0, NULL)) {
@@ -685,6 +701,50 @@ e2e_s(json_t *o, const char *k)
 	return s != NULL ? s : "";
 }
 
+static void e2e_observe(struct e2e *w);
+
+/* Record a routing state when it differs from the last one. */
+static void
+e2e_route_note(struct e2e *w, const char *cur, const char *ramp, double pct)
+{
+	struct e2e_route *r = w->nroutes > 0 ? &w->routes[w->nroutes - 1] :
+	    NULL;
+
+	if (r != NULL && strcmp(r->current, cur) == 0 &&
+	    strcmp(r->ramp, ramp) == 0 && r->pct == pct)
+		return;
+	w->routes = xreallocarray(w->routes, w->nroutes + 1, sizeof *w->routes);
+	r = &w->routes[w->nroutes++];
+	r->at = e2e_elapsed(w);
+	snprintf(r->current, sizeof r->current, "%s", cur);
+	snprintf(r->ramp, sizeof r->ramp, "%s", ramp);
+	r->pct = pct;
+}
+
+/* Routing states seen (looking once more first). */
+size_t
+e2e_routes(struct e2e *w, const struct e2e_route **out)
+{
+	e2e_observe(w);
+	*out = w->routes;
+	return w->nroutes;
+}
+
+/* Find a routing state. */
+int
+e2e_route_find(struct e2e *w, size_t from, const char *current,
+    const char *ramp, double pct)
+{
+	if (from == 0)
+		e2e_observe(w);
+	for (size_t i = from; i < w->nroutes; i++)
+		if (strcmp(w->routes[i].current, current) == 0 &&
+		    strcmp(w->routes[i].ramp, ramp) == 0 &&
+		    w->routes[i].pct == pct)
+			return (int)i;
+	return -1;
+}
+
 /* Print what changed in the world since the last look (the timeline). */
 static void
 e2e_observe(struct e2e *w)
@@ -713,6 +773,8 @@ e2e_observe(struct e2e *w)
 		if (json_object_get(r, "rampingBuildId") == NULL ||
 		    json_is_null(json_object_get(r, "rampingBuildId")))
 			snprintf(ramp, sizeof ramp, "-");
+		e2e_route_note(w, cur, strcmp(ramp, "-") == 0 ? "" :
+		    e2e_s(r, "rampingBuildId"), strcmp(ramp, "-") == 0 ? 0 : pct);
 		if (w->tl_ramp == NULL || strcmp(w->tl_ramp, ramp) != 0) {
 			if (strcmp(ramp, "-") == 0 && w->tl_ramp != NULL)
 				e2e_note(w, "ROUTING ramp cleared");
@@ -827,7 +889,7 @@ e2e_sync(struct e2e *w)
 		e2e_pod_reap(w, &w->pods[i]);
 	if (!w->o.no_kubelet)
 		e2e_kubelet(w);
-	if (proc_now_ms() - w->last_observe >= 200) {
+	if (proc_now_ms() - w->last_observe >= 100) {
 		w->last_observe = proc_now_ms();
 		e2e_observe(w);
 	}
@@ -874,6 +936,18 @@ e2e_wait(struct e2e *w, const char *what, bool (*cond)(struct e2e *, void *),
 	    timeout_ms, what);
 	e2e_dump(w);
 	return false;
+}
+
+/* Let the world run. */
+void
+e2e_run_for(struct e2e *w, int ms)
+{
+	long long until = proc_now_ms() + ms;
+
+	while (proc_now_ms() < until) {
+		e2e_sync(w);
+		poll(NULL, 0, 50);
+	}
 }
 
 /* Create a Deployment. */
@@ -1301,6 +1375,7 @@ e2e_stop(struct e2e *w)
 	free(w->tl_current);
 	free(w->tl_ramp);
 	free(w->tl_leader);
+	free(w->routes);
 	json_decref(w->tl_events);
 	json_decref(w->tl_deps);
 	json_decref(w->tl_versions);
@@ -1390,4 +1465,77 @@ e2e_cond_leader(struct e2e *w, void *unused)
 	free(l);
 	json_decref(st);
 	return r;
+}
+
+/* One synchronous Temporal call of the human. */
+struct e2e_call {
+	struct event_base	*base;
+	int			 code;
+	bool			 done;
+};
+
+/* A token call answered. */
+static void
+e2e_token_cb(const struct temporal_error *err, const struct temporal_token *t,
+    void *arg)
+{
+	struct e2e_call *c = arg;
+
+	(void)t;
+	c->code = err != NULL ? err->code : 0;
+	if (err != NULL)
+		fprintf(stderr, "e2e: human call: %s: %s\n",
+		    temporal_code_name(err->code), err->message);
+	c->done = true;
+	event_base_loopbreak(c->base);
+}
+
+/* Run one human call (manager true: SetManager) and wait for it. */
+static int
+e2e_human(struct e2e *w, bool manager, const char *arg, double pct)
+{
+	struct temporal_config cfg = { .address = w->taddr, .ns = "default",
+	    .identity = "alice" };
+	struct e2e_call c = { 0 };
+	struct temporal *t;
+	char *cause = NULL;
+	int r;
+
+	c.base = event_base_new();
+	t = temporal_new(c.base, &cfg, &cause);
+	if (t == NULL)
+		ck_abort_msg("e2e: human client: %s", cause);
+	if (manager)
+		r = temporal_set_manager(t, E2E_TDEPLOYMENT, arg, NULL,
+		    e2e_token_cb, &c, &cause);
+	else
+		r = temporal_set_ramping(t, E2E_TDEPLOYMENT, arg, (float)pct,
+		    NULL, 0, e2e_token_cb, &c, &cause);
+	if (r != 0)
+		ck_abort_msg("e2e: human call: %s", cause);
+	while (!c.done)
+		event_base_dispatch(c.base);
+	temporal_free(t);
+	event_base_free(c.base);
+	if (manager)
+		e2e_note(w, "HUMAN alice: SetWorkerDeploymentManager(%s) -> %s",
+		    *arg != '\0' ? arg : "(clear)", temporal_code_name(c.code));
+	else
+		e2e_note(w, "HUMAN alice: SetWorkerDeploymentRampingVersion(%s, "
+		    "%g%%) -> %s", arg, pct, temporal_code_name(c.code));
+	return c.code;
+}
+
+/* The human sets the manager identity. */
+int
+e2e_human_set_manager(struct e2e *w, const char *manager)
+{
+	return e2e_human(w, true, manager, 0);
+}
+
+/* The human sets the ramp. */
+int
+e2e_human_set_ramping(struct e2e *w, const char *build, double pct)
+{
+	return e2e_human(w, false, build, pct);
 }

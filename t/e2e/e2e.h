@@ -38,6 +38,15 @@ struct e2e_opts {
 	int		 renew_ms;	/* 2000 */
 	int		 retry_ms;	/* 500 */
 	const char	*report_interval;	/* "1s" */
+	int		 restart_delay_ms;	/* before an agent restarts; 10000 */
+};
+
+/* One routing state seen by the timeline. */
+struct e2e_route {
+	long long	 at;		/* e2e_elapsed() when first seen */
+	char		 current[64];	/* "" when unversioned */
+	char		 ramp[64];	/* "" when none */
+	double		 pct;
 };
 
 /* Start a world; aborts the test (ck_abort) when it cannot. */
@@ -91,6 +100,8 @@ int e2e_temporal_admin_port(const struct e2e *w);
  */
 bool e2e_wait(struct e2e *w, const char *what,
     bool (*cond)(struct e2e *, void *), void *arg, int timeout_ms);
+/* Let the world run for ms milliseconds (pods kept in step). */
+void e2e_run_for(struct e2e *w, int ms);
 /* Keep pods in step once (wait loops call it). */
 void e2e_sync(struct e2e *w);
 
@@ -121,6 +132,20 @@ char *e2e_leader(struct e2e *w);
 json_t *e2e_status(struct e2e *w);
 /* Health entries in state "ready" for build. */
 int e2e_ready(struct e2e *w, const char *build);
+
+/* Routing states seen so far, in order; owned by w. */
+size_t e2e_routes(struct e2e *w, const struct e2e_route **out);
+/* Index of the first route at or after from equal to (current, ramp, pct), or -1. */
+int e2e_route_find(struct e2e *w, size_t from, const char *current,
+    const char *ramp, double pct);
+
+/*
+ * A human with the Temporal API (identity "alice"): set the manager
+ * identity (manager "" clears it) or the ramp, without a conflict token.
+ * Returns the gRPC code (0: OK).
+ */
+int e2e_human_set_manager(struct e2e *w, const char *manager);
+int e2e_human_set_ramping(struct e2e *w, const char *build, double pct);
 
 /* Running pods (agent alive) of build (NULL: all). */
 int e2e_pods(struct e2e *w, const char *build);
