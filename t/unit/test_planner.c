@@ -904,6 +904,7 @@ START_TEST(test_strategy_state_matrix)
 }
 END_TEST
 
+/* Every test of this program in one suite. */
 static Suite *
 planner_suite(void)
 {
@@ -948,6 +949,7 @@ planner_suite(void)
 	return s;
 }
 
+/* Run the suite; the exit status says whether every test passed. */
 int
 main(void)
 {

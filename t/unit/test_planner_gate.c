@@ -227,6 +227,7 @@ START_TEST(test_gate_id_format)
 }
 END_TEST
 
+/* Every test of this program in one suite. */
 static Suite *
 gate_suite(void)
 {
@@ -246,6 +247,7 @@ gate_suite(void)
 	return s;
 }
 
+/* Run the suite; the exit status says whether every test passed. */
 int
 main(void)
 {

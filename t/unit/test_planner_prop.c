@@ -534,6 +534,7 @@ START_TEST(test_planner_properties)
 }
 END_TEST
 
+/* Every test of this program in one suite. */
 static Suite *
 prop_suite(void)
 {
@@ -546,6 +547,7 @@ prop_suite(void)
 	return s;
 }
 
+/* Run the suite; the exit status says whether every test passed. */
 int
 main(void)
 {

@@ -604,6 +604,7 @@ START_TEST(test_sim_first_version_manager_held_rollback)
 }
 END_TEST
 
+/* Every test of this program in one suite. */
 static Suite *
 sim_suite(void)
 {
@@ -616,6 +617,7 @@ sim_suite(void)
 	return s;
 }
 
+/* Run the suite; the exit status says whether every test passed. */
 int
 main(void)
 {

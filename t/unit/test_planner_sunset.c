@@ -783,6 +783,7 @@ START_TEST(test_hostile_times_do_not_overflow)
 }
 END_TEST
 
+/* Every test of this program in one suite. */
 static Suite *
 planner_suite(void)
 {
@@ -816,6 +817,7 @@ planner_suite(void)
 	return s;
 }
 
+/* Run the suite; the exit status says whether every test passed. */
 int
 main(void)
 {
