@@ -15,5 +15,7 @@ int cmd_build_id(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 /* twa webhook: the admission webhook over HTTPS. */
 int cmd_webhook(int argc, char **argv);
+/* twa agent: the sidecar in every worker pod. */
+int cmd_agent(int argc, char **argv);
 
 #endif

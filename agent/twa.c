@@ -15,6 +15,8 @@ struct twa_cmd {
 };
 
 static const struct twa_cmd twa_cmds[] = {
+	{ "agent", "run the sidecar: health report, election, rollout when leading",
+	  cmd_agent },
 	{ "version", "print the version and build options", cmd_version },
 	{ "annotations", "print the reference of every twa label and annotation",
 	  cmd_annotations },
