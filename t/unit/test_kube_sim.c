@@ -240,6 +240,23 @@ START_TEST(test_list_pages)
 	ck_assert_ptr_null(json_object_get(json_object_get(r.obj, "metadata"),
 	    "continue"));
 	res_clear(&r);
+	/* the continue token expired (410): the list starts over, once */
+	fault("{\"action\":\"status\",\"method\":\"GET\",\"query\":"
+	    "\"continue=\",\"code\":410,\"reason\":\"Expired\",\"count\":1}");
+	before = kube_requests_sent(kc);
+	kube_list(kc, LEASES, NULL, 3, NULL, res_cb, &r);
+	wait_res(&r);
+	ck_assert_msg(r.obj != NULL, "%ld %s", r.status, r.message);
+	ck_assert_uint_eq(json_array_size(json_object_get(r.obj, "items")), 7);
+	ck_assert_uint_eq(kube_requests_sent(kc) - before, 2 + 3);
+	res_clear(&r);
+	fault("{\"action\":\"status\",\"method\":\"GET\",\"query\":"
+	    "\"continue=\",\"code\":410,\"reason\":\"Expired\",\"count\":2}");
+	kube_list(kc, LEASES, NULL, 3, NULL, res_cb, &r);
+	wait_res(&r);
+	ck_assert_int_eq(r.status, 410);
+	ck_assert_str_eq(r.reason, "Expired");
+	res_clear(&r);
 	kube_list(kc, LEASES, "labelSelector=app%3Dnone", 0, NULL, res_cb, &r);
 	wait_res(&r);
 	ck_assert_uint_eq(json_array_size(json_object_get(r.obj, "items")), 0);
