@@ -15,6 +15,50 @@
 #include "test_temporal_sim.h"
 #include "xalloc.h"
 
+/*
+ * Simulators still running. A failed assertion ends a forked test with
+ * exit() before its teardown: the atexit handler then stops them, so no
+ * simulator outlives its test.
+ */
+#define TSIM_MAX 8
+static struct tsim *tsim_live[TSIM_MAX];
+
+/* atexit: kill every simulator still registered. */
+static void
+tsim_atexit(void)
+{
+	for (size_t i = 0; i < TSIM_MAX; i++) {
+		if (tsim_live[i] != NULL) {
+			fprintf(stderr, "simulator log kept: %s\n",
+			    tsim_live[i]->log);
+			proc_stop(tsim_live[i]->proc);
+			tsim_live[i] = NULL;
+		}
+	}
+}
+
+/* Add s to (add) or drop it from the live set. */
+static void
+tsim_track(struct tsim *s, bool add)
+{
+	static bool registered;
+
+	if (!registered) {
+		atexit(tsim_atexit);
+		registered = true;
+	}
+	for (size_t i = 0; i < TSIM_MAX; i++) {
+		if (add && tsim_live[i] == NULL) {
+			tsim_live[i] = s;
+			return;
+		}
+		if (!add && tsim_live[i] == s) {
+			tsim_live[i] = NULL;
+			return;
+		}
+	}
+}
+
 /* Start the simulator; aborts the test on failure. */
 struct tsim *
 tsim_start(const char *const *args, int grpc_port)
@@ -38,10 +82,18 @@ tsim_start(const char *const *args, int grpc_port)
 	argv[n] = NULL;
 	s->log = xasprintf("%s/temporal-sim-%d.log",
 	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp", (int)getpid());
-	s->proc = proc_start(argv, s->log, 20000, &cause);
+	s->proc = proc_start(argv, s->log, 45000, &cause);
 	free(script);
-	if (s->proc == NULL)
-		ck_abort_msg("cannot start the Temporal simulator: %s", cause);
+	if (s->proc == NULL) {
+		static char why[512];
+
+		snprintf(why, sizeof why, "%s", cause);
+		free(cause);
+		free(s->log);
+		free(s);
+		ck_abort_msg("cannot start the Temporal simulator: %s", why);
+	}
+	tsim_track(s, true);
 	s->grpc = proc_port(s->proc, "grpc");
 	s->admin = proc_port(s->proc, "admin");
 	ck_assert_int_gt(s->grpc, 0);
@@ -57,6 +109,7 @@ tsim_stop(struct tsim *s)
 	if (s == NULL)
 		return;
 	ck_assert_int_eq(tsim_state_int(s, "counters.unknownFieldRequests"), 0);
+	tsim_track(s, false);
 	proc_stop(s->proc);
 	unlink(s->log);
 	free(s->log);
@@ -67,6 +120,7 @@ tsim_stop(struct tsim *s)
 void
 tsim_kill(struct tsim *s)
 {
+	tsim_track(s, false);
 	proc_kill(s->proc, SIGKILL);
 	ck_assert(proc_wait(s->proc, 5000, NULL));
 	proc_stop(s->proc);
@@ -340,7 +394,7 @@ rec_reset(struct rec *r)
 void
 rec_wait(struct event_base *base, struct rec *r)
 {
-	ck_assert_msg(loop_until(base, &r->done, 15000),
-	    "no completion within 15 s");
+	ck_assert_msg(loop_until(base, &r->done, 30000),
+	    "no completion within 30 s");
 	ck_assert_int_eq(r->calls, 1);
 }

@@ -83,7 +83,7 @@ void rec_count_cb(const struct temporal_error *, int64_t, void *);
 void rec_system_info_cb(const struct temporal_error *, struct temporal_system_info *, void *);
 /* Free whatever results r holds and reset it. */
 void rec_reset(struct rec *r);
-/* Wait for r on base (15 s at most); fails the test on timeout. */
+/* Wait for r on base (30 s at most); fails the test on timeout. */
 void rec_wait(struct event_base *base, struct rec *r);
 
 #endif
