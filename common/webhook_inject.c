@@ -587,7 +587,7 @@ webhook_mutate_pod(const json_t *pod, const char *ns,
 			patch_worker(&in, c, i, tls_volume);
 	if (in.agent == AGENT_NONE) {
 		ann = json_object_get(in.meta, "annotations");
-		if (ann == NULL)
+		if (!json_is_object(ann))
 			jsonpatch_add(in.p, json_pack("{s:s}", WEBHOOK_MARKER,
 			    in.build_id), "metadata", "annotations", NULL);
 		else
