@@ -642,8 +642,13 @@ kube_attempt(struct kube_req *r)
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(r->body));
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
 	}
-	if (k->cfg.ca_file != NULL)
+	if (k->cfg.ca_file != NULL) {
 		curl_easy_setopt(e, CURLOPT_CAINFO, k->cfg.ca_file);
+#if LIBCURL_VERSION_NUM >= 0x075700
+		/* the CA is a ConfigMap that can rotate: re-read it each minute */
+		curl_easy_setopt(e, CURLOPT_CA_CACHE_TIMEOUT, 60L);
+#endif
+	}
 	r->hdrs = curl_slist_append(NULL, "Accept: application/json");
 	r->hdrs = curl_slist_append(r->hdrs, "Expect:");
 	if (r->ctype != NULL) {

@@ -91,6 +91,7 @@ sim_requests(struct ksim *sim)
 	return n;
 }
 
+/* Start the simulator and the agents, measure, print the rates. */
 int
 main(int argc, char *argv[])
 {

@@ -226,6 +226,7 @@ make_kube(struct event_base *base, const struct opt_value *v)
 	return k;
 }
 
+/* Parse options, run one elector or N writers until SIGTERM, clean up. */
 int
 main(int argc, char *argv[])
 {
