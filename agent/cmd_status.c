@@ -270,9 +270,12 @@ status_print(const char *name, const char *ns, json_t *lease, json_t *st,
 		    NULL), now, a, sizeof a), status_str(o, "message", "?"));
 	else
 		fprintf(f, "last error:  none\n");
-	fprintf(f, "next wake:   %s; status written %s\n",
-	    status_rel(status_str(st, "nextWakeAt", NULL), now, a, sizeof a),
-	    status_rel(status_str(st, "writtenAt", NULL), now, b, sizeof b));
+	fprintf(f, "next wake:   %s", status_rel(status_str(st, "nextWakeAt",
+	    NULL), now, a, sizeof a));
+	if (json_object_get(st, "writtenAt") != NULL)
+		fprintf(f, "; status written %s", status_rel(status_str(st,
+		    "writtenAt", NULL), now, b, sizeof b));
+	fprintf(f, "\n");
 }
 
 /* Read the Lease through the API server. Returns the object or NULL. */

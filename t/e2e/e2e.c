@@ -18,6 +18,7 @@
 
 #include <event2/event.h>
 
+#include "buildid.h"
 #include "e2e.h"
 #include "proc.h"
 #include "temporal.h"
@@ -78,6 +79,34 @@ struct e2e {
 	size_t		 nroutes;
 };
 
+/* Whether failures exit the process instead of failing a Check test. */
+static bool e2e_is_standalone;
+
+/* Make failures print and exit(1) (programs outside Check). */
+void
+e2e_standalone(void)
+{
+	e2e_is_standalone = true;
+}
+
+/* Fail the test (or the program) with a message. */
+static void __attribute__((format(printf, 1, 2), noreturn))
+e2e_die(const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (e2e_is_standalone) {
+		fprintf(stderr, "%s\n", msg);
+		exit(1);
+	}
+	ck_abort_msg("%s", msg);
+	abort();	/* not reached */
+}
+
 /* Milliseconds since the world started. */
 long long
 e2e_elapsed(const struct e2e *w)
@@ -107,6 +136,22 @@ e2e_note(struct e2e *w, const char *fmt, ...)
 	va_end(ap);
 	printf("\n");
 	fflush(stdout);
+}
+
+/* A timeline line about pods (left out of a brief timeline). */
+static void __attribute__((format(printf, 2, 3)))
+e2e_detail(struct e2e *w, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	if (w->o.brief || w->o.quiet)
+		return;
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	e2e_note(w, "%s", msg);
+	free(msg);
 }
 
 /* Send an admin request to port; returns the status and *out the body. */
@@ -189,7 +234,7 @@ e2e_write_file(const char *path, const char *text)
 	FILE *f = fopen(path, "w");
 
 	if (f == NULL)
-		ck_abort_msg("e2e: cannot write %s: %s", path, strerror(errno));
+		e2e_die("e2e: cannot write %s: %s", path, strerror(errno));
 	fputs(text, f);
 	fclose(f);
 }
@@ -220,10 +265,16 @@ e2e_start(const struct e2e_opts *o)
 	w->t0 = proc_now_ms();
 	w->valgrind = getenv("TWA_E2E_VALGRIND") != NULL &&
 	    strcmp(getenv("TWA_E2E_VALGRIND"), "1") == 0;
+	if (w->valgrind) {
+		/* agents run ~20 times slower: longer election timings */
+		w->o.lease_ms *= 3;
+		w->o.renew_ms *= 3;
+		w->o.retry_ms *= 3;
+	}
 	w->dir = xasprintf("%s/twa-e2e-%s-XXXXXX", tmp != NULL ? tmp : "/tmp",
 	    o->scenario != NULL ? o->scenario : "world");
 	if (mkdtemp(w->dir) == NULL)
-		ck_abort_msg("e2e: mkdtemp %s: %s", w->dir, strerror(errno));
+		e2e_die("e2e: mkdtemp %s: %s", w->dir, strerror(errno));
 	w->twa = proc_buildpath("twa");
 	w->fakeworker = proc_buildpath("t/e2e/fakeworker");
 	w->tl_events = json_object();
@@ -236,7 +287,7 @@ e2e_start(const struct e2e_opts *o)
 	script = proc_srcpath("t/sim/kube/mkcerts.sh");
 	cmd = xasprintf("sh '%s' '%s'", script, certs);
 	if (system(cmd) != 0)
-		ck_abort_msg("e2e: %s failed", cmd);
+		e2e_die("e2e: %s failed", cmd);
 	free(cmd);
 	free(script);
 	w->ca = xasprintf("%s/ca.crt", certs);
@@ -265,14 +316,14 @@ e2e_start(const struct e2e_opts *o)
 	free(key);
 	free(certs);
 	if (w->ksim == NULL)
-		ck_abort_msg("e2e: cannot start the Kubernetes simulator: %s",
+		e2e_die("e2e: cannot start the Kubernetes simulator: %s",
 		    cause);
 	w->kport = proc_port(w->ksim, "port");
 	w->kadmin = proc_port(w->ksim, "admin");
 	if (e2e_kadmin(w, "PATCH", "/settings", w->o.no_kubelet ?
 	    "{\"autoReconcile\":false}" : "{\"autoReconcile\":true,"
 	    "\"reconcileDelayMs\":20,\"podTerminationDelayMs\":200}", NULL) != 200)
-		ck_abort_msg("e2e: cannot set up the Kubernetes simulator");
+		e2e_die("e2e: cannot set up the Kubernetes simulator");
 
 	n = 0;
 	script = proc_srcpath("t/sim/temporal/server.js");
@@ -293,12 +344,12 @@ e2e_start(const struct e2e_opts *o)
 	free(log);
 	free(script);
 	if (w->tsim == NULL)
-		ck_abort_msg("e2e: cannot start the Temporal simulator: %s", cause);
+		e2e_die("e2e: cannot start the Temporal simulator: %s", cause);
 	w->tgrpc = proc_port(w->tsim, "grpc");
 	w->tadmin = proc_port(w->tsim, "admin");
 	snprintf(w->taddr, sizeof w->taddr, "127.0.0.1:%d", w->tgrpc);
 	if (e2e_tadmin(w, "GET", "/healthz", NULL, &r) != 200)
-		ck_abort_msg("e2e: the Temporal simulator does not answer");
+		e2e_die("e2e: the Temporal simulator does not answer");
 	json_decref(r);
 	e2e_note(w, "simulators up: Kubernetes API https://127.0.0.1:%d, "
 	    "Temporal %s (logs in %s)", w->kport, w->taddr, w->dir);
@@ -353,7 +404,7 @@ e2e_write_downward(const char *path, json_t *obj, int worker_port)
 	qsort(keys, n, sizeof *keys, e2e_strcmp);
 	f = fopen(tmp, "w");
 	if (f == NULL)
-		ck_abort_msg("e2e: cannot write %s", tmp);
+		e2e_die("e2e: cannot write %s", tmp);
 	for (size_t i = 0; i < n; i++) {
 		const char *val = json_string_value(json_object_get(obj, keys[i]));
 		char *rewritten = NULL;
@@ -372,7 +423,7 @@ e2e_write_downward(const char *path, json_t *obj, int worker_port)
 	}
 	fclose(f);
 	if (rename(tmp, path) != 0)
-		ck_abort_msg("e2e: rename %s: %s", tmp, strerror(errno));
+		e2e_die("e2e: rename %s: %s", tmp, strerror(errno));
 	free(tmp);
 	free(keys);
 }
@@ -397,8 +448,11 @@ e2e_spawn_agent(struct e2e *w, struct e2e_pod *p)
 	snprintf(renew, sizeof renew, "%dms", w->o.renew_ms);
 	snprintf(retry, sizeof retry, "%dms", w->o.retry_ms);
 	if (w->valgrind) {
-		argv[n++] = (char *)"valgrind";
+		const char *vg = getenv("VALGRIND");
+
+		argv[n++] = (char *)(vg != NULL && *vg != '\0' ? vg : "valgrind");
 		argv[n++] = (char *)"--error-exitcode=1";
+		argv[n++] = (char *)"--num-callers=30";
 		argv[n++] = (char *)"--leak-check=full";
 		argv[n++] = (char *)"--errors-for-leak-kinds=definite";
 		argv[n++] = (char *)"--quiet";
@@ -412,6 +466,9 @@ e2e_spawn_agent(struct e2e *w, struct e2e_pod *p)
 	argv[n++] = w->ca;
 	argv[n++] = (char *)"--kube-token-file";
 	argv[n++] = w->token;
+	/* what the webhook injects: the build ID computed at admission */
+	argv[n++] = (char *)"--build-id";
+	argv[n++] = p->build;
 	argv[n++] = (char *)"--annotations";
 	argv[n++] = ann;
 	argv[n++] = (char *)"--labels";
@@ -435,11 +492,14 @@ e2e_spawn_agent(struct e2e *w, struct e2e_pod *p)
 	argv[n] = NULL;
 	pid = fork();
 	if (pid < 0)
-		ck_abort_msg("e2e: fork: %s", strerror(errno));
+		e2e_die("e2e: fork: %s", strerror(errno));
 	if (pid == 0) {
 		setenv("POD_NAME", p->name, 1);
 		setenv("POD_NAMESPACE", E2E_NS, 1);
 		setenv("POD_UID", p->uid, 1);
+		setenv("TEMPORAL_WORKER_BUILD_ID", p->build, 1);
+		setenv("TEMPORAL_DEPLOYMENT_NAME", E2E_TDEPLOYMENT, 1);
+		setenv("TWA_DEPLOYMENT", E2E_LABEL, 1);
 		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 		if (fd >= 0) {
 			dup2(fd, STDOUT_FILENO);
@@ -532,7 +592,7 @@ e2e_pod_start(struct e2e *w, json_t *obj)
 	free(unhealthy);
 	free(wf);
 	if (p->worker == NULL)
-		ck_abort_msg("e2e: cannot start the fake worker of %s: %s", name,
+		e2e_die("e2e: cannot start the fake worker of %s: %s", name,
 		    cause);
 	p->worker_port = proc_port(p->worker, "port");
 
@@ -546,7 +606,7 @@ e2e_pod_start(struct e2e *w, json_t *obj)
 	e2e_write_downward(path, labels, 0);
 	free(path);
 	e2e_spawn_agent(w, p);
-	e2e_note(w, "pod %s started (build %s, agent pid %d)", p->name,
+	e2e_detail(w, "pod %s started (build %s, agent pid %d)", p->name,
 	    p->build, (int)p->agent);
 }
 
@@ -606,7 +666,7 @@ e2e_pod_reap(struct e2e *w, struct e2e_pod *p)
 		if (!p->terminating) {
 			/* like the kubelet's restart back-off */
 			p->restart_at = proc_now_ms() + w->o.restart_delay_ms;
-			e2e_note(w, "agent of pod %s exited; restart in %d ms",
+			e2e_detail(w, "agent of pod %s exited; restart in %d ms",
 			    p->name, w->o.restart_delay_ms);
 		}
 	}
@@ -616,7 +676,7 @@ e2e_pod_reap(struct e2e *w, struct e2e_pod *p)
 		p->restarts++;
 		w->restarts++;
 		e2e_spawn_agent(w, p);
-		e2e_note(w, "agent of pod %s restarted (pid %d)", p->name,
+		e2e_detail(w, "agent of pod %s restarted (pid %d)", p->name,
 		    (int)p->agent);
 	}
 	if (p->terminating && p->agent < 0 && p->worker != NULL &&
@@ -649,7 +709,7 @@ e2e_pod_term(struct e2e *w, struct e2e_pod *p)
 		kill(p->agent, SIGTERM);
 	if (p->worker != NULL)
 		proc_kill(p->worker, SIGTERM);
-	e2e_note(w, "pod %s terminating", p->name);
+	e2e_detail(w, "pod %s terminating", p->name);
 }
 
 /* Keep the pod processes in step with the Pod objects. */
@@ -922,7 +982,11 @@ bool
 e2e_wait(struct e2e *w, const char *what, bool (*cond)(struct e2e *, void *),
     void *arg, int timeout_ms)
 {
-	long long deadline = proc_now_ms() + timeout_ms;
+	long long deadline;
+
+	if (w->valgrind)
+		timeout_ms *= 4;
+	deadline = proc_now_ms() + timeout_ms;
 
 	for (;;) {
 		e2e_sync(w);
@@ -950,22 +1014,26 @@ e2e_run_for(struct e2e *w, int ms)
 	}
 }
 
-/* Create a Deployment. */
-void
-e2e_deploy(struct e2e *w, const char *name, const char *build, int replicas,
-    const char *annotations, int workflows)
+/*
+ * Create a Deployment whose worker image is registry.example/orders:TAG;
+ * build NULL: no twa.dev/build-id, the build ID is computed from the pod
+ * template as the leader and the webhook do. Returns the build ID.
+ */
+static char *
+e2e_deploy_any(struct e2e *w, const char *name, const char *build,
+    const char *tag, int replicas, const char *annotations, int workflows)
 {
-	json_t *ann, *obj, *out = NULL;
+	json_t *ann, *obj, *out = NULL, *tmpl;
 	json_error_t jerr;
-	char *text;
+	char *text, *id, *cause = NULL;
 	int status;
 
 	ann = annotations != NULL ? json_loads(annotations, 0, &jerr) :
 	    json_object();
 	if (!json_is_object(ann))
-		ck_abort_msg("e2e: annotations are not a JSON object: %s",
+		e2e_die("e2e: annotations are not a JSON object: %s",
 		    annotations);
-	if (json_object_get(ann, "twa.dev/build-id") == NULL)
+	if (build != NULL && json_object_get(ann, "twa.dev/build-id") == NULL)
 		json_object_set_new(ann, "twa.dev/build-id", json_string(build));
 	if (json_object_get(ann, "twa.dev/temporal-address") == NULL)
 		json_object_set_new(ann, "twa.dev/temporal-address",
@@ -977,26 +1045,27 @@ e2e_deploy(struct e2e *w, const char *name, const char *build, int replicas,
 		json_object_set_new(ann, "twa.dev/worker-probe",
 		    json_string("http://:8080/healthz"));
 	obj = json_pack("{s:s,s:s,s:{s:s,s:s,s:{s:s}},s:{s:i,s:{s:{s:s}},"
-	    "s:{s:{s:{s:s,s:s,s:s},s:o},s:{s:[{s:s,s:s}]}}}}",
+	    "s:{s:{s:{s:s,s:s,s:s},s:o},s:{s:[{s:s,s:o,s:[{s:s,s:s}]}]}}}}",
 	    "apiVersion", "apps/v1", "kind", "Deployment",
 	    "metadata", "name", name, "namespace", E2E_NS, "labels",
 	    "twa.dev/deployment", E2E_LABEL,
 	    "spec", "replicas", replicas, "selector", "matchLabels", "app", name,
 	    "template", "metadata", "labels", "app", name, "twa.dev/deployment",
 	    E2E_LABEL, "twa.dev/inject", "true", "annotations", ann,
-	    "spec", "containers", "name", "worker", "image", build);
+	    "spec", "containers", "name", "worker", "image",
+	    json_sprintf("registry.example/orders:%s", tag), "env", "name",
+	    "ORDERS_QUEUE", "value", E2E_TQ);
 	if (obj == NULL)
-		ck_abort_msg("e2e: cannot build Deployment %s", name);
-	/* the image carries the build too, as a pipeline would set it */
-	json_object_set_new(json_array_get(json_object_get(json_object_get(
-	    json_object_get(json_object_get(obj, "spec"), "template"), "spec"),
-	    "containers"), 0), "image", json_sprintf("registry.example/orders:%s",
-	    build));
+		e2e_die("e2e: cannot build Deployment %s", name);
+	tmpl = json_object_get(json_object_get(obj, "spec"), "template");
+	id = buildid_for_pod(tmpl, &cause);
+	if (id == NULL)
+		e2e_die("e2e: build ID of %s: %s", name, cause);
 	text = json_dumps(obj, JSON_COMPACT);
 	json_decref(obj);
 	w->deps = xreallocarray(w->deps, w->ndeps + 1, sizeof *w->deps);
 	w->deps[w->ndeps].name = xstrdup(name);
-	w->deps[w->ndeps].build = xstrdup(build);
+	w->deps[w->ndeps].build = xstrdup(id);
 	w->deps[w->ndeps].workflows = workflows;
 	w->ndeps++;
 	status = e2e_kadmin(w, "POST", "/objects/deployments?namespace=" E2E_NS,
@@ -1004,13 +1073,32 @@ e2e_deploy(struct e2e *w, const char *name, const char *build, int replicas,
 	if (status != 201) {
 		char *o = out != NULL ? json_dumps(out, 0) : xstrdup("");
 
-		ck_abort_msg("e2e: create Deployment %s: HTTP %d %s", name, status,
+		e2e_die("e2e: create Deployment %s: HTTP %d %s", name, status,
 		    o);
 	}
 	json_decref(out);
 	free(text);
-	e2e_note(w, "kubectl apply: Deployment %s (build %s, %d replicas)", name,
-	    build, replicas);
+	e2e_note(w, "kubectl apply: Deployment %s (image orders:%s, build %s, "
+	    "%d replicas)", name, tag, id, replicas);
+	return id;
+}
+
+/* Create a Deployment of an explicit build. */
+void
+e2e_deploy(struct e2e *w, const char *name, const char *build, int replicas,
+    const char *annotations, int workflows)
+{
+	free(e2e_deploy_any(w, name, build, build, replicas, annotations,
+	    workflows));
+}
+
+/* Create a Deployment whose build ID is computed. */
+char *
+e2e_deploy_image(struct e2e *w, const char *name, const char *tag,
+    int replicas, const char *annotations, int workflows)
+{
+	return e2e_deploy_any(w, name, NULL, tag, replicas, annotations,
+	    workflows);
 }
 
 /* Change one pod template annotation. */
@@ -1025,7 +1113,7 @@ e2e_annotate(struct e2e *w, const char *name, const char *key,
 	int status = e2e_kadmin(w, "PATCH", path, text, NULL);
 
 	if (status != 200)
-		ck_abort_msg("e2e: annotate %s: HTTP %d", name, status);
+		e2e_die("e2e: annotate %s: HTTP %d", name, status);
 	json_decref(patch);
 	free(text);
 	free(path);
@@ -1266,6 +1354,19 @@ e2e_pods(struct e2e *w, const char *build)
 	return n;
 }
 
+/* The i-th running pod. */
+const char *
+e2e_pod_name(struct e2e *w, size_t i)
+{
+	for (size_t j = 0; j < w->npods; j++) {
+		if (w->pods[j].terminating || w->pods[j].agent <= 0)
+			continue;
+		if (i-- == 0)
+			return w->pods[j].name;
+	}
+	return NULL;
+}
+
 /* Signal an agent. */
 void
 e2e_kill_agent(struct e2e *w, const char *pod, int sig)
@@ -1273,7 +1374,7 @@ e2e_kill_agent(struct e2e *w, const char *pod, int sig)
 	struct e2e_pod *p = e2e_pod_find(w, pod);
 
 	if (p == NULL || p->agent <= 0)
-		ck_abort_msg("e2e: no running agent in pod %s", pod);
+		e2e_die("e2e: no running agent in pod %s", pod);
 	p->killed = true;
 	kill(p->agent, sig);
 	e2e_note(w, "kill -%d agent of pod %s (pid %d)", sig, pod, (int)p->agent);
@@ -1389,7 +1490,7 @@ e2e_stop(struct e2e *w)
 		free(w->ca);
 		free(w->token);
 		free(w);
-		ck_abort_msg("e2e: %s", f);
+		e2e_die("e2e: %s", f);
 	}
 	free(w->dir);
 	free(w->twa);
@@ -1504,7 +1605,7 @@ e2e_human(struct e2e *w, bool manager, const char *arg, double pct)
 	c.base = event_base_new();
 	t = temporal_new(c.base, &cfg, &cause);
 	if (t == NULL)
-		ck_abort_msg("e2e: human client: %s", cause);
+		e2e_die("e2e: human client: %s", cause);
 	if (manager)
 		r = temporal_set_manager(t, E2E_TDEPLOYMENT, arg, NULL,
 		    e2e_token_cb, &c, &cause);
@@ -1512,7 +1613,7 @@ e2e_human(struct e2e *w, bool manager, const char *arg, double pct)
 		r = temporal_set_ramping(t, E2E_TDEPLOYMENT, arg, (float)pct,
 		    NULL, 0, e2e_token_cb, &c, &cause);
 	if (r != 0)
-		ck_abort_msg("e2e: human call: %s", cause);
+		e2e_die("e2e: human call: %s", cause);
 	while (!c.done)
 		event_base_dispatch(c.base);
 	temporal_free(t);

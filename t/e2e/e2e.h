@@ -32,6 +32,7 @@ struct e2e_opts {
 	const char	*scenario;	/* names the directory and logs */
 	bool		 no_kubelet;	/* pods are objects only (no processes) */
 	bool		 quiet;		/* do not print the timeline */
+	bool		 brief;		/* timeline without pod lines */
 	const char	*const *temporal_args;	/* extra simulator flags */
 	/* agent timings (0: the scenario defaults below) */
 	int		 lease_ms;	/* 3000 */
@@ -49,6 +50,8 @@ struct e2e_route {
 	double		 pct;
 };
 
+/* Failures print and exit(1) instead of failing a Check test. */
+void e2e_standalone(void);
 /* Start a world; aborts the test (ck_abort) when it cannot. */
 struct e2e *e2e_start(const struct e2e_opts *o);
 /*
@@ -73,6 +76,14 @@ void e2e_note(struct e2e *w, const char *fmt, ...)
  * workflows started by each pod's fake worker.
  */
 void e2e_deploy(struct e2e *w, const char *name, const char *build,
+    int replicas, const char *annotations, int workflows);
+/*
+ * Create Deployment name whose worker image is registry.example/orders:TAG
+ * with no twa.dev/build-id: the build ID is computed from the pod template
+ * (image tag + hash) as the webhook and the leader do. Returns it; caller
+ * frees.
+ */
+char *e2e_deploy_image(struct e2e *w, const char *name, const char *tag,
     int replicas, const char *annotations, int workflows);
 /* Merge-patch the pod template annotations of Deployment name (admin). */
 void e2e_annotate(struct e2e *w, const char *name, const char *key,
@@ -149,6 +160,8 @@ int e2e_human_set_ramping(struct e2e *w, const char *build, double pct);
 
 /* Running pods (agent alive) of build (NULL: all). */
 int e2e_pods(struct e2e *w, const char *build);
+/* Name of the i-th running pod (agent alive), or NULL past the end. */
+const char *e2e_pod_name(struct e2e *w, size_t i);
 /* Send sig to the agent of pod; it is restarted when it dies. */
 void e2e_kill_agent(struct e2e *w, const char *pod, int sig);
 /* Agent restarts so far. */
