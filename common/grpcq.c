@@ -165,17 +165,17 @@ grpcq_finish(struct grpcq *q, struct grpcq_call *c)
 	char *text = NULL;
 	bool have_reader = false;
 
-	if (c->local_error != NULL && c->status == GRPC_STATUS_OK) {
+	if (c->local_error != NULL && c->status == GRPC_STATUS_OK)
 		r.status = GRPC_STATUS_INTERNAL;
-		r.message = c->local_error;
-	} else if (GRPC_SLICE_LENGTH(c->details) > 0) {
+	if (GRPC_SLICE_LENGTH(c->details) > 0) {
 		size_t n = GRPC_SLICE_LENGTH(c->details);
 
 		if (n > GRPCQ_MAX_MESSAGE_TEXT)
 			n = GRPCQ_MAX_MESSAGE_TEXT;
 		text = xstrndup((const char *)GRPC_SLICE_START_PTR(c->details), n);
 		r.message = text;
-	}
+	} else if (c->local_error != NULL)
+		r.message = c->local_error;
 	if (r.status == GRPC_STATUS_OK) {
 		if (c->recv == NULL) {
 			r.status = GRPC_STATUS_INTERNAL;

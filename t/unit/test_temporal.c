@@ -51,6 +51,27 @@ teardown(void)
 	event_base_free(base);
 }
 
+/* The simulator at info level (it logs every decoded request). */
+static const char *const info_args[] = {
+	"--require-namespace-header", NULL
+};
+
+/* The text of the simulator's log so far. Caller frees. */
+static char *
+sim_log_text(void)
+{
+	FILE *f = fopen(sim->log, "r");
+	char *buf;
+	size_t n;
+
+	ck_assert_ptr_nonnull(f);
+	buf = xmalloc(4 * 1024 * 1024 + 1);
+	n = fread(buf, 1, 4 * 1024 * 1024, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
 /* A client of the current simulator; retry policy from the arguments. */
 static struct temporal *
 client(int timeout_ms, unsigned attempts, const char *key_file)
@@ -275,11 +296,13 @@ START_TEST(test_task_queue_and_gate)
 		.deployment_name = DEP, .build_id = "v2",
 		.execution_timeout_ms = 600000,
 	};
+	struct temporal_start_params retry;
 	struct rec r = { 0 };
-	char *cause = NULL, *run_id;
+	char *cause = NULL, *run_id, *retry_run, *log;
 	bool found = false;
 
-	sim = tsim_start(strict_args, 0);
+	/* Info level: the simulator logs each request as the official schema decodes it. */
+	sim = tsim_start(info_args, 0);
 	tsim_poller(sim, "orders-tq", DEP, "v2");
 	t = client(5000, 3, NULL);
 
@@ -313,6 +336,19 @@ START_TEST(test_task_queue_and_gate)
 	ck_assert_uint_gt(strlen(r.started->run_id), 0);
 	run_id = xstrdup(r.started->run_id);
 	rec_reset(&r);
+	/*
+	 * What the server decoded: one json/plain payload holding {"a":1}
+	 * (base64 in the log), the pin, the identity, a UUID request ID.
+	 */
+	log = sim_log_text();
+	ck_assert_msg(strstr(log, "\"metadata\":{\"encoding\":\"anNvbi9wbGFpbg==\"},"
+	    "\"data\":\"eyJhIjoxfQ==\"") != NULL, "input not as expected");
+	ck_assert_msg(strstr(log, "\"versioningOverride\":{\"pinned\":{\"behavior\":"
+	    "\"PINNED_OVERRIDE_BEHAVIOR_PINNED\",\"version\":{\"buildId\":\"v2\","
+	    "\"deploymentName\":\"prod/orders\"}}") != NULL, "pin not as expected");
+	ck_assert(strstr(log, "\"identity\":\"" IDENT "\"") != NULL);
+	ck_assert(strstr(log, "\"workflowExecutionTimeout\":{\"seconds\":\"600\"}") != NULL);
+	free(log);
 
 	/* The same workflow ID again, another request ID: ALREADY_EXISTS. */
 	ck_assert_int_eq(temporal_start_workflow(t, &p, rec_started_cb, &r,
@@ -321,12 +357,25 @@ START_TEST(test_task_queue_and_gate)
 	ck_assert_int_eq(r.code, TEMPORAL_ALREADY_EXISTS);
 	rec_reset(&r);
 
-	/* The same request ID: the existing run, not started again. */
-	p.request_id = "5b0f8f8e-3f4a-4c39-9d4e-2b1a8f0c7d11";
-	ck_assert_int_eq(temporal_start_workflow(t, &p, rec_started_cb, &r,
+	/* A retried start (same request ID) gets the same run back. */
+	retry = p;
+	retry.workflow_id = "twa-gate-orders-v2-retry";
+	retry.request_id = "5b0f8f8e-3f4a-4c39-9d4e-2b1a8f0c7d11";
+	retry.input_json = "[1, \"two\", {\"three\": null}]";
+	ck_assert_int_eq(temporal_start_workflow(t, &retry, rec_started_cb, &r,
 	    &cause), 0);
 	rec_wait(base, &r);
-	ck_assert_int_eq(r.code, TEMPORAL_ALREADY_EXISTS);
+	ck_assert_msg(r.code == 0, "%s", r.msg);
+	ck_assert(r.started->started);
+	retry_run = xstrdup(r.started->run_id);
+	rec_reset(&r);
+	ck_assert_int_eq(temporal_start_workflow(t, &retry, rec_started_cb, &r,
+	    &cause), 0);
+	rec_wait(base, &r);
+	ck_assert_msg(r.code == 0, "%s", r.msg);
+	ck_assert(!r.started->started);
+	ck_assert_str_eq(r.started->run_id, retry_run);
+	free(retry_run);
 	rec_reset(&r);
 
 	ck_assert_int_eq(temporal_describe_workflow(t, p.workflow_id, NULL,
@@ -346,7 +395,7 @@ START_TEST(test_task_queue_and_gate)
 	    "ExecutionStatus = 'Running'", rec_count_cb, &r, &cause), 0);
 	rec_wait(base, &r);
 	ck_assert_msg(r.code == 0, "%s", r.msg);
-	ck_assert_int_eq(r.count, 1);
+	ck_assert_int_eq(r.count, 2);
 	rec_reset(&r);
 
 	ck_assert_int_eq(tsim_admin(sim, "POST", "/workflows/finish",
@@ -363,7 +412,7 @@ START_TEST(test_task_queue_and_gate)
 	ck_assert_int_eq(temporal_count_workflows(t,
 	    "ExecutionStatus = 'Running'", rec_count_cb, &r, &cause), 0);
 	rec_wait(base, &r);
-	ck_assert_int_eq(r.count, 0);
+	ck_assert_int_eq(r.count, 1);
 	rec_reset(&r);
 	free(run_id);
 	temporal_free(t);

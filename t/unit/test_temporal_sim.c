@@ -284,6 +284,7 @@ rec_error(struct rec *r, const struct temporal_error *e)
 	ck_assert_ptr_nonnull(e->message);
 }
 
+/* Record a DescribeWorkerDeployment result; r owns it until rec_reset. */
 void
 rec_deployment_cb(const struct temporal_error *e, struct temporal_deployment *d,
     void *arg)
@@ -295,6 +296,7 @@ rec_deployment_cb(const struct temporal_error *e, struct temporal_deployment *d,
 	r->dep = d;
 }
 
+/* Record a Set* result (the token is copied). */
 void
 rec_token_cb(const struct temporal_error *e, const struct temporal_token *t,
     void *arg)
@@ -307,6 +309,7 @@ rec_token_cb(const struct temporal_error *e, const struct temporal_token *t,
 		r->tok = *t;
 }
 
+/* Record a DescribeWorkerDeploymentVersion result; r owns it. */
 void
 rec_version_cb(const struct temporal_error *e, struct temporal_version_info *v,
     void *arg)
@@ -318,12 +321,14 @@ rec_version_cb(const struct temporal_error *e, struct temporal_version_info *v,
 	r->ver = v;
 }
 
+/* Record a result-less call. */
 void
 rec_done_cb(const struct temporal_error *e, void *arg)
 {
 	rec_error(arg, e);
 }
 
+/* Record a DescribeTaskQueue result; r owns it. */
 void
 rec_task_queue_cb(const struct temporal_error *e,
     struct temporal_task_queue_info *q, void *arg)
@@ -335,6 +340,7 @@ rec_task_queue_cb(const struct temporal_error *e,
 	r->tq = q;
 }
 
+/* Record a StartWorkflowExecution result; r owns it. */
 void
 rec_started_cb(const struct temporal_error *e, struct temporal_started *s,
     void *arg)
@@ -346,6 +352,7 @@ rec_started_cb(const struct temporal_error *e, struct temporal_started *s,
 	r->started = s;
 }
 
+/* Record a DescribeWorkflowExecution result; r owns it. */
 void
 rec_workflow_cb(const struct temporal_error *e, struct temporal_workflow *w,
     void *arg)
@@ -357,6 +364,7 @@ rec_workflow_cb(const struct temporal_error *e, struct temporal_workflow *w,
 	r->wf = w;
 }
 
+/* Record a CountWorkflowExecutions result. */
 void
 rec_count_cb(const struct temporal_error *e, int64_t n, void *arg)
 {
@@ -366,6 +374,7 @@ rec_count_cb(const struct temporal_error *e, int64_t n, void *arg)
 	r->count = n;
 }
 
+/* Record a GetSystemInfo result; r owns it. */
 void
 rec_system_info_cb(const struct temporal_error *e,
     struct temporal_system_info *s, void *arg)
