@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <curl/curl.h>
 #include <event2/buffer.h>
@@ -468,7 +469,7 @@ wh_listen(struct wh *wh, char **cause)
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
 	char *host;
-	int port;
+	int port, one = 1;
 
 	if (wh_split_listen(wh->o[O_LISTEN].str, &host, &port, cause) != 0)
 		return -1;
@@ -480,6 +481,9 @@ wh_listen(struct wh *wh, char **cause)
 		return -1;
 	}
 	free(host);
+	/* Accepted sockets inherit it: replies leave at once, not after a delayed ACK. */
+	setsockopt(evhttp_bound_socket_get_fd(wh->bound), IPPROTO_TCP, TCP_NODELAY,
+	    &one, sizeof one);
 	if (getsockname(evhttp_bound_socket_get_fd(wh->bound),
 	    (struct sockaddr *)&ss, &sl) == 0)
 		port = ntohs(ss.ss_family == AF_INET6 ?
