@@ -18,7 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +30,7 @@
 #include "check_main.h"
 #include "proc.h"
 #include "test_kube_simlib.h"
+#include "timefmt.h"
 #include "xalloc.h"
 
 #ifdef TWA_AGENT_VALGRIND
@@ -361,6 +365,66 @@ warning_events(const char *pod)
 	return n;
 }
 
+/* Whether the agent's log holds text. */
+static bool __attribute__((unused))
+log_has(struct agent *a, const char *text)
+{
+	FILE *f = fopen(a->log, "r");
+	char *buf = NULL;
+	size_t cap = 0;
+	bool found = false;
+
+	ck_assert_ptr_nonnull(f);
+	while (!found && getline(&buf, &cap, f) > 0)
+		found = strstr(buf, text) != NULL;
+	free(buf);
+	fclose(f);
+	return found;
+}
+
+/* Condition argument: wait for the entry's written time to move. */
+struct want_written {
+	const char	*dep, *pod;
+	int64_t		 after_us;	/* written strictly after this */
+	int64_t		 got_us;
+};
+
+/* Condition: the entry was written after w->after_us. */
+static bool
+cond_written(void *arg)
+{
+	struct want_written *w = arg;
+	json_t *e = entry_get(w->dep, w->pod);
+	const char *wr = json_string_value(json_object_get(e, "written"));
+	char *cause = NULL;
+	int64_t us = 0;
+	bool ok = false;
+
+	if (wr != NULL && timefmt_parse(wr, &us, &cause) == 0)
+		ok = us > w->after_us;
+	free(cause);
+	if (ok)
+		w->got_us = us;
+	json_decref(e);
+	return ok;
+}
+
+/* The time between two successive health writes of pod, in ms. */
+static int64_t __attribute__((unused))
+entry_gap_ms(const char *dep, const char *pod)
+{
+	struct want_written w = { dep, pod, 0, 0 };
+	int64_t first;
+
+	ck_assert(proc_wait_until(cond_written, &w, 10000));
+	w.after_us = w.got_us;
+	ck_assert(proc_wait_until(cond_written, &w, 10000));
+	first = w.got_us;
+	w.after_us = first;
+	ck_assert(proc_wait_until(cond_written, &w, 10000));
+	return (w.got_us - first) / 1000;
+}
+
 /* ------------------------------------------------------------ conditions */
 
 /* Condition: /readyz answers 200. */
@@ -645,13 +709,22 @@ START_TEST(test_agent_live_config)
 	ck_assert(agent_metric(a, "twa_agent_events_total") == 1);
 	ck_assert_int_eq(warning_events("cfg-0"), 1);
 
-	/* the fix applies live */
+	/* the log level applied: the forced reload logged at debug level */
+	ck_assert(log_has(a, "level=debug"));
+	ck_assert(log_has(a, "msg=\"annotation still invalid\""));
+
+	/* the fix applies live, and is logged as applying */
 	agent_annotate(a, fixed);
 	ck_assert(proc_wait_until(cond_status, &ri, 5000));
 	s = agent_status(a);
 	ck_assert_uint_eq(json_array_size(json_object_get(s,
 	    "invalid_annotations")), 0);
 	json_decref(s);
+	ck_assert(log_has(a, "annotation fixed; it applies now"));
+	/* the health board was remade with the new interval */
+	ri.section = "health";
+	ri.key = "report_interval";
+	ck_assert(proc_wait_until(cond_status, &ri, 2000));
 	ck_assert_int_eq(warning_events("cfg-0"), 1);
 	ck_assert(agent_metric(a, "twa_agent_config_errors_total") == 1);
 	proc_kill(a->p, SIGTERM);
@@ -731,6 +804,139 @@ START_TEST(test_agent_worker_probe)
 }
 END_TEST
 
+/* Invalid values already there at start-up: one Event each, defaults used. */
+START_TEST(test_agent_invalid_at_start)
+{
+	static const char *ann = "twa.dev/build-id=\"v4\"\n"
+	    "twa.dev/max-versions=\"1\"\ntwa.dev/report-interval=\"1s\"";
+	struct agent *a = agent_start("early-0", "early", ann, NULL);
+	json_t *s;
+
+	ck_assert(proc_wait_until(cond_ready, a, 10000));
+	ck_assert(proc_wait_until(cond_one_warning, (void *)"early-0", 5000));
+	s = agent_status(a);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(s,
+	    "settings"), "twa.dev/max-versions")), 20);
+	ck_assert_uint_eq(json_array_size(json_object_get(s,
+	    "invalid_annotations")), 1);
+	json_decref(s);
+	proc_kill(a->p, SIGTERM);
+	ck_assert_int_eq(agent_exit_status(a, 8000), 0);
+	ck_assert_int_eq(warning_events("early-0"), 1);
+	agent_free(a);
+}
+END_TEST
+
+/* The notifications a test socket received so far. */
+struct notify {
+	int	 fd;
+	char	 seen[4096];
+	size_t	 len;
+};
+
+/* Condition: the notify socket received a datagram holding arg text. */
+static bool
+notify_has(struct notify *n, const char *text)
+{
+	struct pollfd p = { n->fd, POLLIN, 0 };
+	char buf[512];
+	ssize_t r;
+
+	while (poll(&p, 1, 0) == 1) {
+		r = recv(n->fd, buf, sizeof buf - 1, 0);
+		if (r <= 0)
+			break;
+		buf[r] = '\n';
+		if (n->len + (size_t)r + 1 < sizeof n->seen) {
+			memcpy(n->seen + n->len, buf, (size_t)r + 1);
+			n->len += (size_t)r + 1;
+			n->seen[n->len] = '\0';
+		}
+	}
+	return strstr(n->seen, text) != NULL;
+}
+
+static struct notify *notify_cur;
+
+/* proc_wait_until adapter for notify_has. */
+static bool
+cond_notify(void *arg)
+{
+	return notify_has(notify_cur, arg);
+}
+
+/* sd_notify: READY=1 after the first Lease write, WATCHDOG=1, STOPPING=1. */
+START_TEST(test_agent_sd_notify)
+{
+	static const char *ann = "twa.dev/build-id=\"v5\"\n"
+	    "twa.dev/report-interval=\"1s\"";
+	struct sockaddr_un sun;
+	struct notify n;
+	struct agent *a;
+
+	memset(&n, 0, sizeof n);
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s/notify", basedir);
+	n.fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(n.fd, 0);
+	ck_assert_int_eq(bind(n.fd, (struct sockaddr *)&sun, sizeof sun), 0);
+	setenv("NOTIFY_SOCKET", sun.sun_path, 1);
+	setenv("WATCHDOG_USEC", "400000", 1);
+	a = agent_start("notify-0", "notify", ann, NULL);
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("WATCHDOG_USEC");
+	notify_cur = &n;
+	ck_assert(proc_wait_until(cond_notify, (void *)"READY=1", 10000));
+	ck_assert(proc_wait_until(cond_ready, a, 10000));
+	ck_assert(proc_wait_until(cond_notify, (void *)"WATCHDOG=1", 5000));
+	ck_assert(strstr(n.seen, "STOPPING=1") == NULL);
+	proc_kill(a->p, SIGTERM);
+	ck_assert(proc_wait_until(cond_notify, (void *)"STOPPING=1", 5000));
+	ck_assert_int_eq(agent_exit_status(a, 8000), 0);
+	close(n.fd);
+	unlink(sun.sun_path);
+	agent_free(a);
+}
+END_TEST
+
+/* SIGTERM with the API server hanging: exit 0 at the shutdown bound. */
+START_TEST(test_agent_bounded_shutdown)
+{
+	static const char *ann = "twa.dev/build-id=\"v6\"\n"
+	    "twa.dev/report-interval=\"1s\"";
+	static const char *const extra[] = { "--shutdown-timeout", "1500ms",
+	    NULL };
+	struct agent *a = agent_start("slow-0", "slow", ann, extra);
+	struct want_status ws = { a, NULL, "role", "leader" };
+	json_t *fault = NULL;
+	long long t0;
+
+	ck_assert(proc_wait_until(cond_ready, a, 10000));
+	ck_assert(proc_wait_until(cond_status, &ws, 10000));
+	/* every request for this Lease now hangs for 30 s */
+	ck_assert_int_eq(ksim_admin(ks, "POST", "/faults", "{\"action\":"
+	    "\"delay\",\"delayMs\":30000,\"path\":\"leases/twa-slow\","
+	    "\"count\":-1}", &fault), 201);
+	t0 = proc_now_ms();
+	proc_kill(a->p, SIGTERM);
+	ck_assert_int_eq(agent_exit_status(a, 8000), 0);
+	ck_assert_int_lt(proc_now_ms() - t0, 3500);
+	ck_assert_int_ge(proc_now_ms() - t0, 1400);
+	ck_assert(log_has(a, "shutdown did not finish in time"));
+	{
+		char *path = xasprintf("/faults/%lld", (long long)
+		    json_integer_value(json_object_get(fault, "id")));
+
+		ck_assert_int_eq(ksim_admin(ks, "DELETE", path, NULL, NULL),
+		    200);
+		free(path);
+	}
+	json_decref(fault);
+	agent_free(a);
+}
+END_TEST
+
 /* Condition argument: two agents, exactly one of which leads. */
 struct pair {
 	struct agent	*a, *b;
@@ -772,6 +978,8 @@ START_TEST(test_agent_two)
 	struct pair p;
 	struct agent *leader, *other;
 	struct want_entry we = { "pair", NULL, "ready", "" };
+	struct want_status ri = { NULL, "health", "report_interval", "2s" };
+	int64_t gap;
 	long long t0;
 
 	p.a = agent_start("pair-a", "pair", ann, NULL);
@@ -790,6 +998,18 @@ START_TEST(test_agent_two)
 		ck_assert(cond_one_leader(&p));
 	leader = agent_metric(p.a, "twa_agent_leader") == 1 ? p.a : p.b;
 	other = leader == p.a ? p.b : p.a;
+
+	/* the follower writes once per report interval, which applies live */
+	gap = entry_gap_ms("pair", other->pod);
+	ck_assert_msg(gap >= 700 && gap < 1600, "gap %lld ms at 1s",
+	    (long long)gap);
+	agent_annotate(other, "twa.dev/build-id=\"v1\"\n"
+	    "twa.dev/report-interval=\"2s\"");
+	ri.a = other;
+	ck_assert(proc_wait_until(cond_status, &ri, 5000));
+	gap = entry_gap_ms("pair", other->pod);
+	ck_assert_msg(gap >= 1700 && gap < 2600, "gap %lld ms at 2s",
+	    (long long)gap);
 
 	/* the leader leaves: the other takes over within lease + 2 s */
 	t0 = proc_now_ms();
@@ -933,6 +1153,9 @@ agent_suite(void)
 #ifndef TWA_AGENT_VALGRIND
 	tcase_add_test(tc, test_agent_live_config);
 	tcase_add_test(tc, test_agent_worker_probe);
+	tcase_add_test(tc, test_agent_invalid_at_start);
+	tcase_add_test(tc, test_agent_sd_notify);
+	tcase_add_test(tc, test_agent_bounded_shutdown);
 	tcase_add_test(tc, test_agent_two);
 	tcase_add_loop_test(tc, test_agent_usage, 0, N_CASES(usage_cases));
 	tcase_add_test(tc, test_agent_bad_start);
