@@ -34,6 +34,47 @@ static const char *const strict_args[] = {
 	"--require-namespace-header", "--log-level", "warn", NULL
 };
 
+/* The shared one logs at info level: every request as the official schema decodes it. */
+static const char *const info_args[] = {
+	"--require-namespace-header", NULL
+};
+
+static struct tsim *shared;
+
+/* Once per run: the simulator most tests share (reset before each). */
+static void
+shared_start(void)
+{
+	shared = tsim_start(info_args, 0);
+}
+
+static void
+shared_stop(void)
+{
+	tsim_stop(shared);
+	shared = NULL;
+}
+
+/* A test on the shared simulator: fresh state, no faults, no counters. */
+static void
+setup_shared(void)
+{
+	log_set_level(LOG_LEVEL_ERROR);
+	base = event_base_new();
+	ck_assert_ptr_nonnull(base);
+	sim = shared;
+	ck_assert_int_eq(tsim_admin(sim, "POST", "/reset", NULL, NULL), 200);
+}
+
+static void
+teardown_shared(void)
+{
+	ck_assert_int_eq(tsim_state_int(sim, "counters.unknownFieldRequests"), 0);
+	sim = NULL;
+	event_base_free(base);
+}
+
+/* A test that starts simulators of its own. */
 static void
 setup(void)
 {
@@ -50,11 +91,6 @@ teardown(void)
 	sim = NULL;
 	event_base_free(base);
 }
-
-/* The simulator at info level (it logs every decoded request). */
-static const char *const info_args[] = {
-	"--require-namespace-header", NULL
-};
 
 /* The text of the simulator's log so far. Caller frees. */
 static char *
@@ -114,7 +150,6 @@ START_TEST(test_system_info)
 	struct rec r = { 0 };
 	char *cause = NULL;
 
-	sim = tsim_start(strict_args, 0);
 	t = client(5000, 3, NULL);
 	ck_assert_int_eq(temporal_get_system_info(t, rec_system_info_cb, &r,
 	    &cause), 0);
@@ -140,7 +175,6 @@ START_TEST(test_deployment_rollout)
 	struct rec r = { 0 };
 	char *cause = NULL;
 
-	sim = tsim_start(strict_args, 0);
 	tsim_poller(sim, "orders-tq", DEP, "v1");
 	tsim_poller(sim, "orders-tq", DEP, "v2");
 	t = client(5000, 3, NULL);
@@ -301,8 +335,6 @@ START_TEST(test_task_queue_and_gate)
 	char *cause = NULL, *run_id, *retry_run, *log;
 	bool found = false;
 
-	/* Info level: the simulator logs each request as the official schema decodes it. */
-	sim = tsim_start(info_args, 0);
 	tsim_poller(sim, "orders-tq", DEP, "v2");
 	t = client(5000, 3, NULL);
 
@@ -446,7 +478,6 @@ START_TEST(test_server_errors)
 	char *cause = NULL;
 	int rc = -1;
 
-	sim = tsim_start(strict_args, 0);
 	tsim_poller(sim, "orders-tq", DEP, "v1");
 	tsim_poller(sim, "orders-tq", DEP, "v2");
 	t = client(5000, 3, NULL);
@@ -546,7 +577,6 @@ START_TEST(test_injected_codes)
 	struct rec r = { 0 };
 	char *cause = NULL, *json;
 
-	sim = tsim_start(strict_args, 0);
 	t = client(5000, 3, NULL);
 	json = xasprintf("{\"method\":\"CountWorkflowExecutions\",\"code\":"
 	    "\"%s\",\"count\":10,\"message\":\"injected\"}", injected[_i].code);
@@ -570,7 +600,6 @@ START_TEST(test_retry_then_success)
 	struct rec r = { 0 };
 	char *cause = NULL;
 
-	sim = tsim_start(strict_args, 0);
 	tsim_poller(sim, "orders-tq", DEP, "v1");
 	t = client(5000, 4, NULL);
 	fault("{\"method\":\"DescribeWorkerDeployment\",\"code\":\"UNAVAILABLE\","
@@ -607,7 +636,6 @@ START_TEST(test_deadline)
 	long long t0;
 	char *cause = NULL;
 
-	sim = tsim_start(strict_args, 0);
 	t = client(300, 1, NULL);
 	fault("{\"method\":\"CountWorkflowExecutions\",\"delayMs\":3000,"
 	    "\"count\":1}");
@@ -677,7 +705,6 @@ START_TEST(test_shutdown_cancels)
 	long long t0;
 
 	memset(r, 0, sizeof r);
-	sim = tsim_start(strict_args, 0);
 	t = client(30000, 3, NULL);
 	fault("{\"method\":\"*\",\"delayMs\":20000,\"count\":100}");
 	for (int i = 0; i < 10; i++)
@@ -723,7 +750,6 @@ START_TEST(test_call_from_callback)
 	struct rec r = { 0 };
 	char *cause = NULL;
 
-	sim = tsim_start(strict_args, 0);
 	chain_client = client(5000, 3, NULL);
 	memset(&chain_second, 0, sizeof chain_second);
 	ck_assert_int_eq(temporal_count_workflows(chain_client, "", chain_cb,
@@ -971,26 +997,32 @@ static Suite *
 temporal_suite(void)
 {
 	Suite *s = suite_create("temporal");
-	TCase *tc = tcase_create("simulator");
+	TCase *tc = tcase_create("shared");
+	TCase *own = tcase_create("own");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_unchecked_fixture(tc, shared_start, shared_stop);
+	tcase_add_checked_fixture(tc, setup_shared, teardown_shared);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_system_info);
 	tcase_add_test(tc, test_deployment_rollout);
 	tcase_add_test(tc, test_task_queue_and_gate);
 	tcase_add_loop_test(tc, test_server_errors, 0, N_CASES(server_errors));
-	tcase_add_test(tc, test_permission_denied);
 	tcase_add_loop_test(tc, test_injected_codes, 0, N_CASES(injected));
 	tcase_add_test(tc, test_retry_then_success);
 	tcase_add_test(tc, test_deadline);
-	tcase_add_test(tc, test_restart_mid_call);
 	tcase_add_test(tc, test_shutdown_cancels);
 	tcase_add_test(tc, test_call_from_callback);
-	tcase_add_test(tc, test_api_key);
-	tcase_add_test(tc, test_old_servers);
-	tcase_add_test(tc, test_unreachable);
-	tcase_add_test(tc, test_bad_arguments);
 	suite_add_tcase(s, tc);
+
+	tcase_add_checked_fixture(own, setup, teardown);
+	tcase_set_timeout(own, 60);
+	tcase_add_test(own, test_permission_denied);
+	tcase_add_test(own, test_restart_mid_call);
+	tcase_add_test(own, test_api_key);
+	tcase_add_test(own, test_old_servers);
+	tcase_add_test(own, test_unreachable);
+	tcase_add_test(own, test_bad_arguments);
+	suite_add_tcase(s, own);
 	return s;
 }
 

@@ -22,13 +22,15 @@
  */
 #define TSIM_MAX 8
 static struct tsim *tsim_live[TSIM_MAX];
+static pid_t tsim_owner[TSIM_MAX];
 
-/* atexit: kill every simulator still registered. */
+/* atexit: kill every simulator this process started and still holds. */
 static void
 tsim_atexit(void)
 {
 	for (size_t i = 0; i < TSIM_MAX; i++) {
-		if (tsim_live[i] != NULL) {
+		/* A forked test inherits its parent's shared simulator. */
+		if (tsim_live[i] != NULL && tsim_owner[i] == getpid()) {
 			fprintf(stderr, "simulator log kept: %s\n",
 			    tsim_live[i]->log);
 			proc_stop(tsim_live[i]->proc);
@@ -50,6 +52,7 @@ tsim_track(struct tsim *s, bool add)
 	for (size_t i = 0; i < TSIM_MAX; i++) {
 		if (add && tsim_live[i] == NULL) {
 			tsim_live[i] = s;
+			tsim_owner[i] = getpid();
 			return;
 		}
 		if (!add && tsim_live[i] == s) {
