@@ -398,6 +398,16 @@ board_lease_object_cb(json_t *obj, int64_t sent_ms, int64_t recv_ms,
 	b->lead_seen = leading;
 }
 
+/* Take in a Lease object received elsewhere. */
+void
+board_observe(struct board *b, json_t *obj, int64_t sent_ms, int64_t recv_ms)
+{
+	if (b->l != NULL)
+		board_lease_object_cb(obj, sent_ms, recv_ms, b);
+	else
+		board_take(b, obj, recv_ms);
+}
+
 /* The pods list answered (leader). */
 static void
 board_pods_done_cb(json_t *obj, const struct kube_error *err, void *arg)

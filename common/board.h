@@ -108,6 +108,14 @@ struct board;
  */
 struct board *board_new(struct kube *k, struct lease *l,
     const struct board_config *cfg, char **cause);
+/*
+ * Feed the board a Lease object received elsewhere (obj borrowed; recv_ms
+ * monotonic): for a caller that sets its own object callback on the
+ * elector after board_new and forwards each object here, so the leader
+ * keeps seeing entries at its renewal rate and standbys read the status.
+ */
+void board_observe(struct board *b, json_t *obj, int64_t sent_ms,
+    int64_t recv_ms);
 /* Write the first entry now, then keep writing. */
 void board_start(struct board *b);
 /* Free the board (pending writes are cancelled); NULL is a no-op. */
