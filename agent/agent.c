@@ -463,6 +463,8 @@ agent_reload(struct agent *a, bool force)
 {
 	struct settings old;
 
+	if (a->stopping)
+		return;		/* the board is writing its final report */
 	if (agentconf_reload(a->conf, force, &old) == AGENTCONF_SETTINGS) {
 		agent_apply(a, &old);
 		settings_clear(&old);

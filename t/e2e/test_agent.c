@@ -979,6 +979,7 @@ START_TEST(test_agent_two)
 	struct agent *leader, *other;
 	struct want_entry we = { "pair", NULL, "ready", "" };
 	struct want_status ri = { NULL, "health", "report_interval", "2s" };
+	struct want_metric wm = { NULL, "twa_agent_lease_polling", 1 };
 	int64_t gap;
 	long long t0;
 
@@ -998,6 +999,11 @@ START_TEST(test_agent_two)
 		ck_assert(cond_one_leader(&p));
 	leader = agent_metric(p.a, "twa_agent_leader") == 1 ? p.a : p.b;
 	other = leader == p.a ? p.b : p.a;
+
+	/* the leader names the other agent a standby: it polls the Lease */
+	wm.a = other;
+	ck_assert(proc_wait_until(cond_metric_ge, &wm, 10000));
+	ck_assert(agent_metric(leader, "twa_agent_lease_polling") == 1);
 
 	/* the follower writes once per report interval, which applies live */
 	gap = entry_gap_ms("pair", other->pod);
