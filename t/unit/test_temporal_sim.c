@@ -22,6 +22,7 @@
  */
 #define TSIM_MAX 8
 static struct tsim *tsim_live[TSIM_MAX];
+static unsigned tsim_seq;	/* numbers the log files of one process */
 static pid_t tsim_owner[TSIM_MAX];
 
 /* atexit: kill every simulator this process started and still holds. */
@@ -83,8 +84,9 @@ tsim_start(const char *const *args, int grpc_port)
 	for (size_t i = 0; args != NULL && args[i] != NULL && n < 30; i++)
 		argv[n++] = (char *)args[i];
 	argv[n] = NULL;
-	s->log = xasprintf("%s/temporal-sim-%d.log",
-	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp", (int)getpid());
+	s->log = xasprintf("%s/temporal-sim-%d-%u.log",
+	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp", (int)getpid(),
+	    ++tsim_seq);
 	s->proc = proc_start(argv, s->log, 45000, &cause);
 	free(script);
 	if (s->proc == NULL) {
