@@ -100,7 +100,12 @@ struct temporal_config {
 	const char	*server_name;	/* TLS name to verify and send as SNI */
 	const char	*api_key_file;	/* "authorization: Bearer <key>"; re-read on change */
 	int		 timeout_ms;	/* deadline of each attempt; 0: 10 s */
-	struct backoff_policy retry;	/* all zero: 200 ms, 5 s cap, 5 attempts */
+	/*
+	 * Retries of UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED:
+	 * jittered delays from base_ms up to cap_ms; max_attempts counts
+	 * every attempt, the first included (0: 5). All zero: 200 ms, 5 s, 5.
+	 */
+	struct backoff_policy retry;
 };
 
 /* Why a call failed. */
