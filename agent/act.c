@@ -281,20 +281,24 @@ static void
 act_kube_cb(json_t *obj, const struct kube_error *err, void *arg)
 {
 	struct ld_pass *p = arg;
+	const struct planner_action *a;
 	char *msg;
 
-	(void)obj;
 	p->kreq = NULL;
 	if (ld_pass_call_done(p))
 		return;
+	a = &p->res.actions[p->next];
 	if (err == NULL) {
+		observe_deployment_written(p->ld, a->deployment,
+		    a->kind == PLANNER_DELETE_DEPLOYMENT, a->replicas, obj);
 		act_finish(p, true, true, NULL, false);
 		return;
 	}
 	ld_count_kube(p->ld, err);
 	if (kube_error_is(err, 404)) {
 		log_info("leader", "the Deployment is already gone",
-		    LS("deployment", p->res.actions[p->next].deployment));
+		    LS("deployment", a->deployment));
+		observe_deployment_written(p->ld, a->deployment, true, 0, NULL);
 		act_finish(p, true, true, NULL, false);
 		return;
 	}

@@ -235,6 +235,9 @@ bool	 ld_pass_call_done(struct ld_pass *p);
 /* Apply one Deployment watch event to the cache; true if it changed. */
 bool	 observe_deployment_event(struct leader *ld, enum kubewatch_what what,
 	    json_t *obj);
+/* Our own write to Deployment name succeeded: apply it to the cache. */
+void	 observe_deployment_written(struct leader *ld, const char *name,
+	    bool deleted, int32_t replicas, json_t *obj);
 /* Drop the Deployment cache. */
 void	 observe_deployments_clear(struct leader *ld);
 /* Re-read the health board from ld->lease_obj; true if it changed. */

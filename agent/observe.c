@@ -51,6 +51,20 @@ ob_str(json_t *o, const char *key)
 	return s != NULL ? xstrdup(s) : NULL;
 }
 
+/*
+ * Whether resource version a is older than b. Resource versions are
+ * opaque, but every server in practice sends integers; with anything
+ * else nothing counts as older.
+ */
+static bool
+ob_rv_older(const char *a, const char *b)
+{
+	char *ea, *eb;
+	long long x = strtoll(a, &ea, 10), y = strtoll(b, &eb, 10);
+
+	return *a != '\0' && *b != '\0' && *ea == '\0' && *eb == '\0' && x < y;
+}
+
 /* Release what a cached Deployment owns. */
 static void
 dep_clear(struct ld_dep *d)
@@ -146,8 +160,9 @@ dep_update(struct leader *ld, json_t *obj)
 		return false;
 	}
 	d = dep_find(ld, name);
-	if (d != NULL && rv != NULL && d->rv != NULL && strcmp(d->rv, rv) == 0) {
-		d->seen = true;
+	if (d != NULL && rv != NULL && d->rv != NULL && (strcmp(d->rv, rv) == 0 ||
+	    ob_rv_older(rv, d->rv))) {
+		d->seen = true;	/* same, or older than what we wrote */
 		return false;
 	}
 	had = d != NULL;
@@ -243,6 +258,31 @@ observe_deployment_event(struct leader *ld, enum kubewatch_what what,
 		return true;
 	default:
 		return changed;
+	}
+}
+
+/*
+ * The leader's own write to Deployment name succeeded: apply it to the
+ * cache at once (the watch confirms it later), so the next pass does not
+ * repeat it. obj is the answer (a Scale for scale; may be NULL).
+ */
+void
+observe_deployment_written(struct leader *ld, const char *name, bool deleted,
+    int32_t replicas, json_t *obj)
+{
+	struct ld_dep *d = dep_find(ld, name);
+	const char *rv = json_string_value(json_object_get(json_object_get(obj,
+	    "metadata"), "resourceVersion"));
+
+	if (d == NULL)
+		return;
+	if (deleted)
+		d->deleting = true;
+	else
+		d->replicas = replicas;
+	if (!deleted && rv != NULL && (d->rv == NULL || !ob_rv_older(rv, d->rv))) {
+		free(d->rv);
+		d->rv = xstrdup(rv);
 	}
 }
 

@@ -45,6 +45,9 @@ struct e2e_opts {
 /* One routing state seen by the timeline. */
 struct e2e_route {
 	long long	 at;		/* e2e_elapsed() when first seen */
+	/* server time (ms since the epoch) of the change: the ramp
+	   percentage's when ramping, else the current version's */
+	long long	 changed;
 	char		 current[64];	/* "" when unversioned */
 	char		 ramp[64];	/* "" when none */
 	double		 pct;

@@ -57,7 +57,10 @@ routing_writes(struct e2e *w)
 	    e2e_trequests(w, "SetWorkerDeploymentCurrentVersion");
 }
 
-/* Check the ramp went 20 -> 40 -> 60 -> current, each step held. */
+/*
+ * Check the ramp went through pcts in order, then to current, each step
+ * held at least hold_ms by the server's clock.
+ */
 static void
 check_steps(struct e2e *w, const double *pcts, size_t n, int hold_ms)
 {
@@ -71,16 +74,16 @@ check_steps(struct e2e *w, const double *pcts, size_t n, int hold_ms)
 		if (prev >= 0) {
 			ck_assert_msg(i == prev + 1, "ramp %g%% does not follow "
 			    "%g%% directly", pcts[k], pcts[k - 1]);
-			ck_assert_msg(r[i].at - r[prev].at >= hold_ms,
+			ck_assert_msg(r[i].changed - r[prev].changed >= hold_ms,
 			    "step %g%% held %lld ms", pcts[k - 1],
-			    r[i].at - r[prev].at);
+			    r[i].changed - r[prev].changed);
 		}
 		prev = i;
 	}
 	i = e2e_route_find(w, 0, "v2", "", 0);
 	ck_assert_int_eq(i, prev + 1);
-	ck_assert_msg(r[i].at - r[prev].at >= hold_ms, "last step held %lld ms",
-	    r[i].at - r[prev].at);
+	ck_assert_msg(r[i].changed - r[prev].changed >= hold_ms,
+	    "last step held %lld ms", r[i].changed - r[prev].changed);
 }
 
 /* The leader dies mid-ramp; another pod takes over at the right step. */
@@ -103,7 +106,7 @@ START_TEST(test_leader_killed)
 	ck_assert(e2e_wait(w, "v2 current", e2e_cond_current, (void *)"v2",
 	    30000));
 	/* no step skipped, repeated or cut short by the change of leader */
-	check_steps(w, pcts, 3, 2800);
+	check_steps(w, pcts, 3, 3000);
 	ck_assert_int_eq(e2e_trequests(w,
 	    "SetWorkerDeploymentRampingVersion"), 3);
 	free(old);
@@ -151,7 +154,7 @@ START_TEST(test_api_faults)
 	ck_assert(e2e_wait(w, "v2 current", e2e_cond_current, (void *)"v2",
 	    40000));
 	printf("API server back -> v2 current: %lld ms\n", proc_now_ms() - t_end);
-	check_steps(w, pcts, 2, 1800);
+	check_steps(w, pcts, 2, 2000);
 	ck_assert_int_eq(e2e_restarts(w), 0);
 	e2e_print_status(w);
 	e2e_stop(w);
@@ -208,7 +211,7 @@ START_TEST(test_temporal_unavailable)
 	ck_assert(e2e_wait(w, "v2 current", e2e_cond_current, (void *)"v2",
 	    30000));
 	printf("Temporal back -> v2 current: %lld ms\n", proc_now_ms() - t_end);
-	check_steps(w, pcts, 2, 1800);
+	check_steps(w, pcts, 2, 2000);
 	/* the outage was Temporal's: leadership stayed where it was */
 	leader2 = e2e_leader(w);
 	ck_assert_str_eq(leader, leader2);

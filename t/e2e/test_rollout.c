@@ -159,10 +159,11 @@ START_TEST(test_progressive)
 	ck_assert_int_eq(i50, i25 + 1);
 	ck_assert_int_eq(i75, i50 + 1);
 	ck_assert_int_eq(icur, i75 + 1);
-	/* each step held about its 2 s (the timeline samples every 100 ms) */
-	ck_assert_int_ge(r[i50].at - r[i25].at, 1800);
-	ck_assert_int_ge(r[i75].at - r[i50].at, 1800);
-	ck_assert_int_ge(r[icur].at - r[i75].at, 1800);
+	/* each step held its 2 s, by the server's clock */
+	ck_assert_int_ge(r[i50].changed - r[i25].changed, 2000);
+	ck_assert_int_ge(r[i75].changed - r[i50].changed, 2000);
+	ck_assert_int_ge(r[icur].changed - r[i75].changed, 2000);
+	ck_assert_int_lt(r[icur].changed - r[i25].changed, 6000 + 3000);
 	ck_assert_int_eq(e2e_trequests(w,
 	    "SetWorkerDeploymentRampingVersion"), 3);
 	ck_assert(e2e_wait(w, "Event RampStep", e2e_cond_event,
@@ -286,8 +287,14 @@ START_TEST(test_invalid_annotation)
 	int i50, icur;
 
 	first_version(w, 2);
+	/*
+	 * The annotation change replaces v2's pods (a new pod template):
+	 * with abort-on-unhealthy the ramp could be cut while they restart,
+	 * which is not what this scenario is about.
+	 */
 	e2e_deploy(w, "orders-v2", "v2", 2, "{\"twa.dev/rollout\":"
-	    "\"Progressive\",\"twa.dev/ramp-steps\":\"50%/3s\"}", 0);
+	    "\"Progressive\",\"twa.dev/ramp-steps\":\"50%/3s\","
+	    "\"twa.dev/abort-on-unhealthy\":\"false\"}", 0);
 	ck_assert(e2e_wait(w, "v2 pods ready", e2e_cond_ready, (void *)"v2",
 	    30000));
 	/* steps not rising: rejected; the leader keeps 50%/3s */
