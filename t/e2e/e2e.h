@@ -127,6 +127,8 @@ char *e2e_current(struct e2e *w);
 char *e2e_ramping(struct e2e *w, double *pct);
 /* Temporal requests of a method so far (counters of the simulator). */
 long long e2e_trequests(struct e2e *w, const char *method);
+/* Temporal errors of a method with a code ("FAILED_PRECONDITION") so far. */
+long long e2e_terrors(struct e2e *w, const char *method, const char *code);
 /* Whether the Temporal version of build exists. */
 bool e2e_version_exists(struct e2e *w, const char *build);
 /* Status of the latest workflow run with this ID, or NULL. Caller frees. */

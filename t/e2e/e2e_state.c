@@ -279,6 +279,21 @@ e2e_trequests(struct e2e *w, const char *method)
 	return n;
 }
 
+/* Errors of a method with a code so far. */
+long long
+e2e_terrors(struct e2e *w, const char *method, const char *code)
+{
+	json_t *st = NULL;
+	long long n;
+
+	if (e2e_tadmin(w, "GET", "/state", NULL, &st) != 200)
+		return -1;
+	n = json_integer_value(json_object_get(json_object_get(json_object_get(
+	    json_object_get(st, "counters"), "errors"), method), code));
+	json_decref(st);
+	return n;
+}
+
 /* Whether the version exists. */
 bool
 e2e_version_exists(struct e2e *w, const char *build)

@@ -312,6 +312,31 @@ START_TEST(test_rollout_and_sunset)
 	ck_assert_int_ge(e2e_events(T.w, "DeploymentDeleted", "orders-v1"), 1);
 	ck_assert_int_eq(e2e_replicas(T.w, "orders-v2"), 2);
 	ck_assert_int_eq(T.starts, 1);
+
+	/* what the agent serves on /metrics and /status */
+	{
+		char *text = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&text, &len);
+		json_t *status;
+
+		leader_metrics(T.ld, f);
+		fclose(f);
+		ck_assert_ptr_nonnull(strstr(text, "twa_leader_actions_total{"
+		    "action=\"SetCurrent\",result=\"ok\"} 2\n"));
+		ck_assert_ptr_nonnull(strstr(text, "twa_leader_actions_total{"
+		    "action=\"Scale\",result=\"ok\"} 1\n"));
+		ck_assert_ptr_nonnull(strstr(text, "twa_version_state{build="
+		    "\"v2\",state=\"Current\"} 1\n"));
+		free(text);
+		status = leader_status(T.ld);
+		ck_assert_ptr_nonnull(status);
+		ck_assert_str_eq(json_string_value(json_object_get(status,
+		    "target")), "v2");
+		ck_assert_str_eq(json_string_value(json_object_get(
+		    json_object_get(status, "lastAction"), "outcome")), "ok");
+		json_decref(status);
+	}
 	tl_teardown();
 }
 END_TEST

@@ -221,6 +221,33 @@ START_TEST(test_temporal_unavailable)
 }
 END_TEST
 
+/* A delay fault on the method in arg has fired. */
+static bool
+cond_fault_fired(struct e2e *w, void *method)
+{
+	json_t *out = NULL, *f;
+	bool ok = false;
+	size_t i;
+
+	if (e2e_tadmin(w, "GET", "/faults", NULL, &out) == 200)
+		json_array_foreach(json_object_get(out, "faults"), i, f)
+			if (strcmp(json_string_value(json_object_get(f,
+			    "method")), method) == 0 &&
+			    json_integer_value(json_object_get(f, "fired")) > 0)
+				ok = true;
+	json_decref(out);
+	return ok;
+}
+
+/* twa's routing write was rejected on its conflict token. */
+static bool
+cond_conflict(struct e2e *w, void *arg)
+{
+	(void)arg;
+	return e2e_terrors(w, "SetWorkerDeploymentRampingVersion",
+	    "FAILED_PRECONDITION") > 0;
+}
+
 /* A human takes the manager identity and changes the ramp mid-rollout. */
 START_TEST(test_human)
 {
@@ -230,7 +257,21 @@ START_TEST(test_human)
 	double pct;
 	char *b;
 
+	/*
+	 * Hold twa's next routing write 2.5 s in the server; meanwhile alice
+	 * takes the manager identity, which changes the conflict token: the
+	 * held write then fails on its (now stale) token.
+	 */
+	ck_assert_int_eq(e2e_tadmin(w, "POST", "/faults", "{\"method\":"
+	    "\"SetWorkerDeploymentRampingVersion\",\"delayMs\":2500,"
+	    "\"count\":1}", NULL), 200);
+	ck_assert(e2e_wait(w, "twa's next write held", cond_fault_fired,
+	    (void *)"SetWorkerDeploymentRampingVersion", 15000));
 	ck_assert_int_eq(e2e_human_set_manager(w, "alice"), 0);
+	ck_assert(e2e_wait(w, "the held write rejected", cond_conflict, NULL,
+	    10000));
+	ck_assert(e2e_wait(w, "the leader reports the conflict",
+	    cond_status_error, (void *)"conflict token mismatch", 10000));
 	ck_assert_int_eq(e2e_human_set_ramping(w, "v2", 10), 0);
 	ck_assert(e2e_wait(w, "Warning ManagerIdentityHeld", e2e_cond_event,
 	    (void *)"ManagerIdentityHeld", 15000));
