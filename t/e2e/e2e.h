@@ -174,6 +174,8 @@ int e2e_restarts(const struct e2e *w);
 /* Pid of the agent of pod, or -1. */
 pid_t e2e_agent_pid(struct e2e *w, const char *pod);
 
+/* Run `twa status orders --json` and parse its output; NULL on failure. */
+json_t *e2e_status_json(struct e2e *w);
 /* Run `twa status orders` against the world and print it (timeline). */
 void e2e_print_status(struct e2e *w);
 

@@ -442,6 +442,30 @@ e2e_ready(struct e2e *w, const char *build)
 	return n;
 }
 
+/* Run twa status --json and parse it. */
+json_t *
+e2e_status_json(struct e2e *w)
+{
+	json_error_t jerr;
+	json_t *out;
+	char *cmd;
+	FILE *f;
+
+	cmd = xasprintf("'%s' status " E2E_LABEL " --json --namespace " E2E_NS
+	    " --kube-server https://127.0.0.1:%d --kube-ca '%s' "
+	    "--kube-token-file '%s'", w->twa, w->kport, w->ca, w->token);
+	f = popen(cmd, "r");
+	free(cmd);
+	if (f == NULL)
+		return NULL;
+	out = json_loadf(f, 0, &jerr);
+	if (pclose(f) != 0) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
 /* Run twa status and print its table. */
 void
 e2e_print_status(struct e2e *w)

@@ -103,6 +103,18 @@ START_TEST(test_first_version)
 	leader = e2e_leader(w);
 	ck_assert_msg(strncmp(leader, "orders-v1-", 10) == 0, "leader %s",
 	    leader);
+	/* twa status --json: election, the leader's status, every pod */
+	d = e2e_status_json(w);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(d,
+	    "election"), "holderIdentity")), leader);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(d,
+	    "status"), "target")), "v1");
+	ck_assert_int_eq(json_array_size(json_object_get(d, "pods")), 3);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(
+	    json_object_get(json_object_get(d, "status"), "versions"), 0),
+	    "state")), "Current");
+	json_decref(d);
 	free(leader);
 	e2e_print_status(w);
 	e2e_stop(w);
