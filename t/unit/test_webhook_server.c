@@ -226,8 +226,8 @@ server_setup(void)
 	tlsclient_response_clear(&r);
 	mutate_body = fixture_text("review-deployment-pod.json");
 	{
-		json_t *dep = json_load_file(proc_srcpath("t/unit/webhook-fixtures/"
-		    "deployment-orders.json"), 0, NULL);
+		char *dpath = proc_srcpath("t/unit/webhook-fixtures/deployment-orders.json");
+		json_t *dep = json_load_file(dpath, 0, NULL);
 		json_t *rv = json_pack("{s:s, s:s, s:{s:s, s:{s:s, s:s, s:s}, s:s, "
 		    "s:s, s:o}}", "apiVersion", "admission.k8s.io/v1", "kind",
 		    "AdmissionReview", "request", "uid", "dep-uid-1", "kind", "group",
@@ -236,6 +236,7 @@ server_setup(void)
 
 		validate_body = json_dumps(rv, JSON_COMPACT);
 		json_decref(rv);
+		free(dpath);
 	}
 	free(vol);
 	free(c);
