@@ -208,8 +208,10 @@ main(int argc, char **argv)
 	e2e_standalone();
 	w = e2e_start(&o);
 	e2e_deploy(w, "orders-v1", "v1", 3, NULL, 0);
-	if (!e2e_wait(w, "v1 current", e2e_cond_current, (void *)"v1", 60000))
+	if (!e2e_wait(w, "v1 current", e2e_cond_current, (void *)"v1", 60000)) {
+		e2e_stop(w);
 		return 1;
+	}
 	snprintf(prev, sizeof prev, "v1");
 	for (int i = 0; i < rollouts; i++) {
 		snprintf(build, sizeof build, "v%d", i + 2);

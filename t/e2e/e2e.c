@@ -1,6 +1,7 @@
 /* e2e: simulators, Deployments, pods as processes, and assertions on state. */
 #include "config.h"
 
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -23,6 +24,33 @@
 
 /* Whether failures exit the process instead of failing a Check test. */
 static bool e2e_is_standalone;
+/* The world of this process until e2e_stop (killed at exit otherwise). */
+static struct e2e *e2e_live;
+
+/*
+ * At exit without e2e_stop (a failed assertion ends the test process):
+ * kill every process of the world so nothing outlives the test.
+ */
+static void
+e2e_atexit(void)
+{
+	struct e2e *w = e2e_live;
+
+	if (w == NULL)
+		return;
+	e2e_live = NULL;
+	for (size_t i = 0; i < w->npods; i++) {
+		if (w->pods[i].agent > 0)
+			kill(w->pods[i].agent, SIGKILL);
+		if (w->pods[i].worker != NULL)
+			proc_kill(w->pods[i].worker, SIGKILL);
+	}
+	if (w->ksim != NULL)
+		proc_kill(w->ksim, SIGKILL);
+	if (w->tsim != NULL)
+		proc_kill(w->tsim, SIGKILL);
+	fprintf(stderr, "e2e: stopped the world at exit; logs in %s\n", w->dir);
+}
 
 /* Make failures print and exit(1) (programs outside Check). */
 void
@@ -223,6 +251,13 @@ e2e_start(const struct e2e_opts *o)
 	w->tl_deps = json_object();
 	w->tl_versions = json_object();
 	w->tl_runs = json_object();
+	if (e2e_live == NULL) {
+		static bool registered;
+
+		if (!registered && atexit(e2e_atexit) == 0)
+			registered = true;
+		e2e_live = w;
+	}
 
 	/* certificates and token of the API server */
 	certs = xasprintf("%s/certs", w->dir);
@@ -436,6 +471,8 @@ e2e_spawn_agent(struct e2e *w, struct e2e_pod *p)
 	if (pid < 0)
 		e2e_die("e2e: fork: %s", strerror(errno));
 	if (pid == 0) {
+		/* a killed test (timeout) takes its agents with it */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		setenv("POD_NAME", p->name, 1);
 		setenv("POD_NAMESPACE", E2E_NS, 1);
 		setenv("POD_UID", p->uid, 1);
@@ -928,6 +965,8 @@ e2e_stop(struct e2e *w)
 	long long deadline;
 	bool keep;
 
+	if (e2e_live == w)
+		e2e_live = NULL;
 	for (size_t i = 0; i < w->npods; i++)
 		e2e_pod_term(w, &w->pods[i]);
 	deadline = proc_now_ms() + 25000;
