@@ -9,6 +9,7 @@
 #include "cmd.h"
 #include "httpd.h"
 #include "lease.h"
+#include "log.h"
 #include "opts.h"
 #include "xalloc.h"
 
@@ -28,17 +29,21 @@ enum {
 static const struct opt_spec agent_opts[O_COUNT] = {
 	[O_LISTEN] = { "listen", 'l', OPT_STRING, "ADDR", AGENT_DEFAULT_LISTEN,
 	    "HTTP address of /healthz, /readyz, /metrics and /status "
-	    "([host]:port; port 0 picks a free one)", 0, 0 },
+	    "([host]:port; port 0 picks a free one; env TWA_LISTEN)", 0, 0 },
 	[O_ANNOTATIONS] = { "annotations", 0, OPT_STRING, "FILE",
 	    AGENT_DEFAULT_ANNOTATIONS,
-	    "downward-API file of the pod's annotations (re-read live)", 0, 0 },
+	    "downward-API file of the pod's annotations, re-read live "
+	    "(env: $TWA_PODINFO_DIR/annotations)", 0, 0 },
 	[O_LABELS] = { "labels", 0, OPT_STRING, "FILE", AGENT_DEFAULT_LABELS,
-	    "downward-API file of the pod's labels", 0, 0 },
+	    "downward-API file of the pod's labels (env: "
+	    "$TWA_PODINFO_DIR/labels)", 0, 0 },
 	[O_DEPLOYMENT] = { "deployment", 0, OPT_STRING, "NAME", NULL,
-	    "worker deployment name (default: the twa.dev/deployment label)",
+	    "worker deployment name (default: $TWA_DEPLOYMENT, else the "
+	    "twa.dev/deployment label)",
 	    0, 0 },
 	[O_BUILD_ID] = { "build-id", 0, OPT_STRING, "ID", NULL,
-	    "this pod's build ID (default: the twa.dev/build-id annotation)",
+	    "this pod's build ID (default: $TEMPORAL_WORKER_BUILD_ID, else "
+	    "the twa.dev/build-id annotation)",
 	    0, 0 },
 	[O_POD_NAME] = { "pod-name", 0, OPT_STRING, "NAME", NULL,
 	    "this pod's name (default: $POD_NAME)", 0, 0 },
@@ -108,7 +113,10 @@ cmd_agent(int argc, char **argv)
 	struct opt_value v[O_COUNT];
 	struct agent_config c;
 	struct lease_config lc;
-	char *cause = NULL, *host = NULL, *missing;
+	char *cause = NULL, *host = NULL, *missing, *ann_path = NULL,
+	    *lab_path = NULL;
+	const char *podinfo, *level, *tls_env;
+	enum log_level lvl;
 	int next, r, port;
 
 	r = opts_parse(agent_opts, O_COUNT, argc, argv, 1, v, &next, &cause);
@@ -151,34 +159,50 @@ cmd_agent(int argc, char **argv)
 		free(missing);
 		return CMD_EXIT_USAGE;
 	}
-	c.listen = v[O_LISTEN].str;
+	c.listen = cmd_agent_from(&v[O_LISTEN], "TWA_LISTEN");
+	if (c.listen == NULL)
+		c.listen = v[O_LISTEN].str;
 	if (httpd_parse_listen(c.listen, &host, &port, &cause) != 0) {
 		fprintf(stderr, "twa agent: --listen: %s\n", cause);
 		free(cause);
 		return CMD_EXIT_USAGE;
 	}
 	free(host);
-	c.annotations_file = v[O_ANNOTATIONS].str;
-	c.labels_file = v[O_LABELS].str;
-	c.deployment = v[O_DEPLOYMENT].given ? v[O_DEPLOYMENT].str : NULL;
-	c.build_id = v[O_BUILD_ID].given ? v[O_BUILD_ID].str : NULL;
+	podinfo = getenv("TWA_PODINFO_DIR");
+	if (podinfo != NULL && *podinfo != '\0') {
+		ann_path = xasprintf("%s/annotations", podinfo);
+		lab_path = xasprintf("%s/labels", podinfo);
+	}
+	c.annotations_file = v[O_ANNOTATIONS].given || ann_path == NULL ?
+	    v[O_ANNOTATIONS].str : ann_path;
+	c.labels_file = v[O_LABELS].given || lab_path == NULL ?
+	    v[O_LABELS].str : lab_path;
+	c.deployment = cmd_agent_from(&v[O_DEPLOYMENT], "TWA_DEPLOYMENT");
+	c.build_id = cmd_agent_from(&v[O_BUILD_ID], "TEMPORAL_WORKER_BUILD_ID");
+	level = getenv("TWA_LOG_LEVEL");
+	if (level != NULL && log_level_parse(level, &lvl) == 0)
+		log_set_level(lvl);
 	c.kube_server = v[O_KUBE_SERVER].given ? v[O_KUBE_SERVER].str : NULL;
 	c.kube_ca = v[O_KUBE_CA].given ? v[O_KUBE_CA].str : NULL;
 	c.kube_token_file = v[O_KUBE_TOKEN_FILE].given ?
 	    v[O_KUBE_TOKEN_FILE].str : NULL;
-	c.temporal_address = v[O_TEMPORAL_ADDRESS].given ?
-	    v[O_TEMPORAL_ADDRESS].str : NULL;
+	c.temporal_address = cmd_agent_from(&v[O_TEMPORAL_ADDRESS],
+	    "TEMPORAL_ADDRESS");
 	c.temporal_ca = v[O_TEMPORAL_CA].given ? v[O_TEMPORAL_CA].str : NULL;
-	c.temporal_cert = v[O_TEMPORAL_CERT].given ? v[O_TEMPORAL_CERT].str :
-	    NULL;
-	c.temporal_key = v[O_TEMPORAL_KEY].given ? v[O_TEMPORAL_KEY].str : NULL;
+	c.temporal_cert = cmd_agent_from(&v[O_TEMPORAL_CERT],
+	    "TEMPORAL_TLS_CLIENT_CERT_PATH");
+	c.temporal_key = cmd_agent_from(&v[O_TEMPORAL_KEY],
+	    "TEMPORAL_TLS_CLIENT_KEY_PATH");
 	c.temporal_api_key_file = v[O_TEMPORAL_API_KEY_FILE].given ?
 	    v[O_TEMPORAL_API_KEY_FILE].str : NULL;
-	c.temporal_tls = v[O_TEMPORAL_TLS].num != 0;
+	tls_env = getenv("TEMPORAL_TLS");
+	c.temporal_tls = v[O_TEMPORAL_TLS].num != 0 ||
+	    (tls_env != NULL && strcmp(tls_env, "true") == 0);
 	if ((c.temporal_cert == NULL) != (c.temporal_key == NULL)) {
 		fprintf(stderr, "twa agent: --temporal-cert and --temporal-key "
 		    "go together\n");
-		return CMD_EXIT_USAGE;
+		r = CMD_EXIT_USAGE;
+		goto out;
 	}
 	c.lease_ms = v[O_LEASE_DURATION].num;
 	c.renew_ms = v[O_RENEW_DEADLINE].num;
@@ -199,7 +223,12 @@ cmd_agent(int argc, char **argv)
 		fprintf(stderr, "twa agent: --lease-duration, --renew-deadline, "
 		    "--retry-period: %s\n", cause);
 		free(cause);
-		return CMD_EXIT_USAGE;
+		r = CMD_EXIT_USAGE;
+		goto out;
 	}
-	return agent_run(&c);
+	r = agent_run(&c);
+out:
+	free(ann_path);
+	free(lab_path);
+	return r;
 }
