@@ -1,0 +1,6 @@
+#!/bin/sh
+# Runs the temporal simulator's own tests with node's built-in test runner.
+set -e
+: "${TWA_SRCDIR:?}" "${NODE:?}"
+cd "$TWA_SRCDIR/t/sim"
+exec "$NODE" --test --test-reporter=tap temporal/test/
