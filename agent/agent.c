@@ -29,23 +29,13 @@
 #include "timefmt.h"
 #include "xalloc.h"
 
-/* Wall-clock microseconds. */
-static int64_t
-agent_wall_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Remember the last error (msg taken). */
 static void
 agent_error(struct agent *a, char *msg)
 {
 	free(a->last_error);
 	a->last_error = msg;
-	a->last_error_us = agent_wall_us();
+	a->last_error_us = timefmt_now_us();
 }
 
 /* Arm a timer for ms from now. */
@@ -765,7 +755,7 @@ agent_run(const struct agent_config *cfg)
 
 	memset(&a, 0, sizeof a);
 	a.cfg = cfg;
-	a.start_us = agent_wall_us();
+	a.start_us = timefmt_now_us();
 	signal(SIGPIPE, SIG_IGN);
 	log_set_context("pod", cfg->pod);
 	a.base = event_base_new();

@@ -13,6 +13,7 @@
 #include "downward.h"
 #include "log.h"
 #include "parse.h"
+#include "timefmt.h"
 #include "xalloc.h"
 
 /* One watched file: its identity when last read and its content. */
@@ -48,23 +49,13 @@ struct agentconf {
 	uint64_t		 reloads, errors;
 };
 
-/* Wall-clock microseconds. */
-static int64_t
-acf_wall_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Remember the last problem (msg is taken). */
 static void
 acf_error(struct agentconf *c, char *msg)
 {
 	free(c->last_error);
 	c->last_error = msg;
-	c->last_error_us = acf_wall_us();
+	c->last_error_us = timefmt_now_us();
 }
 
 /* Make the configuration. */

@@ -72,16 +72,6 @@ status_get_cb(json_t *obj, const struct kube_error *err, void *arg)
 	event_base_loopbreak(g->base);
 }
 
-/* Wall-clock milliseconds. */
-static int64_t
-status_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Milliseconds of an RFC 3339 string, or 0. */
 static int64_t
 status_time(const char *s)
@@ -169,7 +159,7 @@ status_print(const char *name, const char *ns, json_t *lease, json_t *st,
 {
 	json_t *spec = json_object_get(lease, "spec"), *v, *o;
 	const char *holder = status_str(spec, "holderIdentity", "");
-	int64_t now = status_now_ms();
+	int64_t now = (timefmt_now_us() / 1000);
 	char a[64], b[64], step[32], pods_s[32];
 	json_t **pv;
 	size_t i, n;

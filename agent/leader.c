@@ -34,10 +34,7 @@ static void ld_status_update(struct leader *ld, const struct planner_result *r);
 int64_t
 ld_wall_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return timefmt_now_us() / 1000;
 }
 
 /* A next pseudo-random number for backoff jitter (xorshift64). */

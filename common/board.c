@@ -599,16 +599,6 @@ board_status_value(struct board *b, int64_t now)
 	return s;
 }
 
-/* Wall-clock microseconds. */
-static int64_t
-board_wall_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Send this agent's entry (and the status when leading). */
 static void
 board_write(struct board *b)
@@ -617,7 +607,7 @@ board_write(struct board *b)
 	struct kube_opts o = { .timeout_ms = 10000, .deadline_ms = 10000,
 	    .retry = KUBE_RETRY_IDEMPOTENT };
 	char *val = board_entry_value(b->build, b->state, b->reason,
-	    b->changed_us, board_wall_us(), b->pod, b->report_ms);
+	    b->changed_us, timefmt_now_us(), b->pod, b->report_ms);
 	json_t *ann = json_object(), *patch;
 	bool leading = b->l != NULL && lease_leading(b->l) && !b->stopping;
 
@@ -714,7 +704,7 @@ board_new(struct kube *k, struct lease *l, const struct board_config *cfg,
 	b->want_standbys = cfg->standbys;
 	b->state = BOARD_STARTING;
 	b->reason = xstrdup("");
-	b->changed_us = board_wall_us();
+	b->changed_us = timefmt_now_us();
 	b->last_duty_ms = INT64_MIN / 2;
 	b->timer = evtimer_new(kube_base(k), board_timer_cb, b);
 	b->done_ev = evtimer_new(kube_base(k), board_done_cb, b);
@@ -779,7 +769,7 @@ board_set_state(struct board *b, enum board_state s, const char *reason)
 	if (b->state == s && strcmp(b->reason, reason) == 0)
 		return;
 	if (b->state != s)
-		b->changed_us = board_wall_us();
+		b->changed_us = timefmt_now_us();
 	b->state = s;
 	free(b->reason);
 	b->reason = xstrdup(reason);
@@ -836,7 +826,7 @@ board_stop(struct board *b, void (*done)(void *), void *arg)
 	b->done_arg = arg;
 	b->stopping = true;
 	if (b->state != BOARD_TERMINATING)
-		b->changed_us = board_wall_us();
+		b->changed_us = timefmt_now_us();
 	b->state = BOARD_TERMINATING;
 	free(b->reason);
 	b->reason = xstrdup("shutting down");

@@ -89,10 +89,7 @@ static void kube_attempt(struct kube_req *r);
 int64_t
 kube_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return timefmt_mono_ms();
 }
 
 /* Next pseudo-random 64-bit value (xorshift), for jitter only. */

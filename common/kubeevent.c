@@ -80,23 +80,13 @@ kube_event_build(const struct kube_event *ev, int64_t now_us, char **cause)
 	return e;
 }
 
-/* Microseconds since the epoch on the wall clock. */
-static int64_t
-kube_wall_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* POST an Event now. */
 struct kube_req *
 kube_event_create(struct kube *k, const struct kube_event *ev,
     kube_done_cb cb, void *arg, char **cause)
 {
 	char *path;
-	json_t *e = kube_event_build(ev, kube_wall_us(), cause);
+	json_t *e = kube_event_build(ev, timefmt_now_us(), cause);
 	struct kube_req *r;
 	struct kube_opts o = { .retry = KUBE_RETRY_IDEMPOTENT };
 

@@ -261,10 +261,7 @@ lease_object_new(const char *ns, const char *name, const char *identity,
 static void
 lease_now_micro(char out[TIMEFMT_MICRO_LEN])
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	timefmt_micro((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, out);
+	timefmt_micro(timefmt_now_us(), out);
 }
 
 /* Lease duration in whole seconds (at least 1). */

@@ -320,7 +320,6 @@ void
 log_emit(enum log_level lvl, const char *sub, const char *msg,
     const struct log_field *f, size_t nf)
 {
-	struct timespec ts;
 	FILE *out = log_stream != NULL ? log_stream : stderr;
 	char *line;
 
@@ -330,9 +329,8 @@ log_emit(enum log_level lvl, const char *sub, const char *msg,
 		log_to_journal(lvl, sub, msg, f, nf);
 		return;
 	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	line = log_format_line((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000,
-	    lvl, sub, msg, log_ctx, log_nctx, f, nf);
+	line = log_format_line(timefmt_now_us(), lvl, sub, msg, log_ctx,
+	    log_nctx, f, nf);
 	fputs(line, out);
 	fflush(out);
 	free(line);

@@ -15,6 +15,7 @@
 
 #include "parse.h"
 #include "probe.h"
+#include "timefmt.h"
 #include "xalloc.h"
 
 struct probe {
@@ -43,16 +44,6 @@ struct probe {
 	int64_t			 check_start_ms;
 	uint64_t		 checks, failures;
 };
-
-/* Milliseconds on the monotonic clock. */
-static int64_t
-probe_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Arm ev to fire after ms. */
 static void
@@ -243,7 +234,7 @@ probe_finish_cb(evutil_socket_t fd, short events, void *arg)
 	memset(&r, 0, sizeof r);
 	r.ok = ok;
 	r.detail = detail;
-	r.latency_ms = probe_now_ms() - p->check_start_ms;
+	r.latency_ms = timefmt_mono_ms() - p->check_start_ms;
 	r.state = p->fsm.state;
 	r.reason = p->reason;
 	r.changed = changed;
@@ -412,7 +403,7 @@ probe_tick_cb(evutil_socket_t fd, short events, void *arg)
 	if (p->running)
 		return;
 	p->running = true;
-	p->check_start_ms = probe_now_ms();
+	p->check_start_ms = timefmt_mono_ms();
 	switch (p->target.kind) {
 	case SETTINGS_PROBE_NONE:
 		probe_end(p, true, xstrdup("no worker probe"));

@@ -12,6 +12,26 @@
 #include "timefmt.h"
 #include "xalloc.h"
 
+/* Microseconds since the epoch on the wall clock. */
+int64_t
+timefmt_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Milliseconds on the monotonic clock. */
+int64_t
+timefmt_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Format microseconds since the epoch as RFC 3339 UTC, six digits. */
 void
 timefmt_micro(int64_t us, char out[TIMEFMT_MICRO_LEN])

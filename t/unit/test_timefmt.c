@@ -4,6 +4,7 @@
 #include <check.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "check_main.h"
 #include "timefmt.h"
@@ -90,6 +91,20 @@ START_TEST(test_timefmt_parse_table)
 }
 END_TEST
 
+START_TEST(test_timefmt_clocks)
+{
+	int64_t w0 = (int64_t)time(NULL), now = timefmt_now_us(), m0, m1;
+
+	/* The wall clock agrees with time(2) to the second. */
+	ck_assert_int_ge(now / 1000000, w0);
+	ck_assert_int_le(now / 1000000, w0 + 1);
+	m0 = timefmt_mono_ms();
+	m1 = timefmt_mono_ms();
+	ck_assert_int_ge(m1, m0);
+	ck_assert_int_gt(m0, 0);
+}
+END_TEST
+
 /* Assemble the suite. */
 static Suite *
 timefmt_suite(void)
@@ -100,6 +115,7 @@ timefmt_suite(void)
 	tcase_add_loop_test(tc, test_timefmt_micro_table, 0, N_CASES(fmt_cases));
 	tcase_add_test(tc, test_timefmt_micro_out_of_range);
 	tcase_add_loop_test(tc, test_timefmt_parse_table, 0, N_CASES(parse_cases));
+	tcase_add_test(tc, test_timefmt_clocks);
 	suite_add_tcase(s, tc);
 	return s;
 }
