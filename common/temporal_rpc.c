@@ -468,7 +468,8 @@ temporal_describe_task_queue(struct temporal *t, const char *task_queue,
 	tq.kind = TEMPORAL__API__ENUMS__V1__TASK_QUEUE_KIND__TASK_QUEUE_KIND_NORMAL;
 	m.namespace_ = (char *)temporal_namespace(t);
 	m.task_queue = &tq;
-	m.task_queue_type = type == 0 ? TEMPORAL_TQ_WORKFLOW : type;
+	m.task_queue_type = (Temporal__Api__Enums__V1__TaskQueueType)(type == 0 ?
+	    TEMPORAL_TQ_WORKFLOW : type);
 	return temporal_start(t, &rpc_describe_task_queue, &m.base, 0,
 	    (void (*)(void))cb, arg, cause);
 }

@@ -609,7 +609,7 @@ e2e_exit_failed(int st, bool killed)
 }
 
 /* Note a failure (kept for e2e_stop). */
-static void
+static void __attribute__((format(printf, 2, 3)))
 e2e_fail(struct e2e *w, const char *fmt, ...)
 {
 	va_list ap;
