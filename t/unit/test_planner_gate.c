@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "planner.h"
+#include "check_main.h"
 #include "test_planner_fixture.h"
 
 START_TEST(test_gate_starts_one_per_task_queue)
@@ -247,15 +248,4 @@ gate_suite(void)
 	return s;
 }
 
-/* Run the suite; the exit status says whether every test passed. */
-int
-main(void)
-{
-	SRunner *sr = srunner_create(gate_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(gate_suite)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "planner.h"
+#include "check_main.h"
 #include "test_planner_fixture.h"
 #include "xalloc.h"
 
@@ -617,15 +618,4 @@ sim_suite(void)
 	return s;
 }
 
-/* Run the suite; the exit status says whether every test passed. */
-int
-main(void)
-{
-	SRunner *sr = srunner_create(sim_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(sim_suite)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "planner.h"
+#include "check_main.h"
 #include "test_planner_fixture.h"
 #include "xalloc.h"
 
@@ -817,15 +818,4 @@ planner_suite(void)
 	return s;
 }
 
-/* Run the suite; the exit status says whether every test passed. */
-int
-main(void)
-{
-	SRunner *sr = srunner_create(planner_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(planner_suite)
